@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { parseEnv } from "../shared/config/parse.js";
+import { durationSchema, rateSchema } from "../shared/config/units.js";
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** What the intake app needs, on any runtime. Runtime-specific variables live in the entries. */
+export const intakeEnvSchema = z
+  .object({
+    KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]*$/, "letters, digits, ':', '_' or '-'")
+      .max(64)
+      .default(""),
+    TARGET_BUDGET: rateSchema.prefault("20/hour"),
+    MAX_BODY_BYTES: int(65_536, 1024, 1_048_576),
+    IDEMPOTENCY_TTL: durationSchema.prefault("24h"),
+    STATUS_TTL: durationSchema.prefault("7d"),
+    STATUS_STREAM_MAXLEN: int(100_000, 1000, 10_000_000),
+  })
+  .transform((e) => ({
+    keyPrefix: e.KEY_PREFIX,
+    targetBudget: e.TARGET_BUDGET,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    idempotencyTtlMs: e.IDEMPOTENCY_TTL,
+    statusTtlMs: e.STATUS_TTL,
+    statusStreamMaxLen: e.STATUS_STREAM_MAXLEN,
+  }));
+
+export type IntakeConfig = z.output<typeof intakeEnvSchema>;
+
+export const parseIntakeConfig = (env: Record<string, unknown>): IntakeConfig =>
+  parseEnv("intake", intakeEnvSchema, env);

@@ -1,0 +1,74 @@
+import { z } from "zod";
+
+/** Names of build args and env keys: what a shell and a Dockerfile `ARG` accept. */
+export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+const variableName = z.string().regex(VARIABLE_NAME, "must be a variable name: letters, digits and '_'");
+
+/**
+ * A Docker image reference, `[registry/]repository[:tag][@digest]`, bounded to the 255 characters
+ * Docker itself accepts. Which repositories a target may use is the runner's policy, not the protocol's.
+ */
+export const IMAGE_REFERENCE =
+  /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export const imageReference = z.string().max(255).regex(IMAGE_REFERENCE, "must be a Docker image reference");
+
+const MAX_VARIABLES = 32;
+const variableValue = z.string().max(4096);
+
+export const restartPayload = z.strictObject({ action: z.literal("restart") });
+
+export const redeployPayload = z.strictObject({
+  action: z.literal("redeploy"),
+  image: imageReference.optional(),
+});
+
+export const rebuildPayload = z.strictObject({
+  action: z.literal("rebuild"),
+  build_args: z
+    .record(variableName, variableValue)
+    .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} build args`)
+    .optional(),
+  no_cache: z.boolean().optional(),
+});
+
+export const updateConfigPayload = z.strictObject({
+  action: z.literal("update_config"),
+  /** `null` removes the variable. */
+  env: z
+    .record(variableName, variableValue.nullable())
+    .refine((v) => Object.keys(v).length >= 1, "env must change at least one variable")
+    .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} env changes`),
+});
+
+export const rollbackPayload = z.strictObject({
+  action: z.literal("rollback"),
+  revision: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "revision must be a revision id as shown in the target's history")
+    .refine((v) => !v.includes(".."), "revision must not contain '..'")
+    .optional(),
+});
+
+export const MAX_REPLICAS = 32;
+
+export const scalePayload = z.strictObject({
+  action: z.literal("scale"),
+  // Zero is refused on purpose: scaling a target to nothing is an outage, not an improvement.
+  replicas: z.number().int().min(1).max(MAX_REPLICAS),
+});
+
+export const improvementPayload = z.discriminatedUnion("action", [
+  restartPayload,
+  redeployPayload,
+  rebuildPayload,
+  updateConfigPayload,
+  rollbackPayload,
+  scalePayload,
+]);
+
+export type ImprovementPayload = z.infer<typeof improvementPayload>;
+export type Action = ImprovementPayload["action"];
+export const ACTIONS = ["restart", "redeploy", "rebuild", "update_config", "rollback", "scale"] as const satisfies readonly Action[];
+export const actionName = z.enum(ACTIONS);
