@@ -10,7 +10,7 @@
 -- ARGV[9] idempotency TTL (ms)    ARGV[10] default budget limit    ARGV[11] default budget window (ms)
 -- ARGV[12] status TTL (ms)        ARGV[13] created_at (ISO)        ARGV[14] status stream max length
 -- Returns JSON:
---   {ok=true, request_id, entry_id, rate={limit, remaining, reset_ms}}
+--   {ok=true, request_id, entry_id, rate={limit, remaining, reset_ms, window_ms}}
 --   {ok=true, replayed=true, request_id, created_at}
 --   {ok=false, error=code, ...} with code one of unauthenticated, revoked, target_out_of_scope,
 --   action_out_of_scope, no_targets_published, target_not_enabled, target_expired,
@@ -94,5 +94,5 @@ local reset = a_reset
 if used == 1 then reset = agent.rate_window_ms end
 return reply({
   ok = true, request_id = request_id, entry_id = entry_id,
-  rate = { limit = agent.rate_limit, remaining = agent.rate_limit - used, reset_ms = reset },
+  rate = { limit = agent.rate_limit, remaining = agent.rate_limit - used, reset_ms = reset, window_ms = agent.rate_window_ms },
 })

@@ -1,0 +1,14 @@
+import type { RedisPort } from "../shared/redis/port.js";
+import type { IntakeConfig } from "./config.js";
+
+/** Everything the intake app gets from outside; nothing in edge/app imports a runtime. */
+export interface AppDeps {
+  readonly redis: RedisPort;
+  readonly config: IntakeConfig;
+  /** Milliseconds since the epoch; injected so tests can move time. */
+  readonly clock: () => number;
+  /** A fresh request id (a UUID by default). */
+  readonly newId: () => string;
+  /** Which runtime serves the app, for /healthz and logs. */
+  readonly runtime: "node" | "workers";
+}

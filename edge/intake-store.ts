@@ -1,0 +1,137 @@
+import type { ImprovementRequest } from "../shared/protocol/index.js";
+import type { AgentRecord, PublishedTarget } from "../shared/protocol/index.js";
+import { type Keys, keys as keysFor } from "../shared/keys.js";
+import { SCRIPTS } from "../shared/lua/scripts.generated.js";
+import type { RedisPort } from "../shared/redis/port.js";
+import { asList, runJsonScript } from "../shared/redis/run-script.js";
+import type { IntakeConfig } from "./config.js";
+import type { PresentedKey } from "./auth.js";
+
+/** A refusal from a script: its code plus whatever the script said about it. */
+export interface Refusal {
+  ok: false;
+  error: string;
+  [extra: string]: unknown;
+}
+
+type Agent = Pick<AgentRecord, "agent_id" | "targets" | "actions" | "rate_limit" | "rate_window_ms" | "created_at">;
+
+export type SubmitResult =
+  | {
+      ok: true;
+      replayed?: false;
+      request_id: string;
+      entry_id: string;
+      rate: { limit: number; remaining: number; reset_ms: number; window_ms: number };
+    }
+  | { ok: true; replayed: true; request_id: string; created_at: string }
+  | Refusal;
+
+export type AuthResult = { ok: true; agent: Agent } | Refusal;
+export type ReadRequestResult =
+  | { ok: true; status: Record<string, string>; events: Array<Record<string, string>> }
+  | Refusal;
+export type ReadTargetsResult = { ok: true; agent: Agent; targets: PublishedTarget[] } | Refusal;
+
+export interface Submission {
+  key: PresentedKey;
+  request: ImprovementRequest;
+  /** SHA-256 of the Idempotency-Key, when one was sent. */
+  idempotencyKeyHash?: string;
+  fingerprint: string;
+  now: number;
+}
+
+const MAX_EVENTS = 500;
+
+const normaliseAgent = (a: Agent): Agent => ({ ...a, targets: asList(a.targets), actions: asList(a.actions) });
+
+/** The intake's operations on Redis: each one Lua script, so each one round trip. */
+export class IntakeStore {
+  readonly keys: Keys;
+
+  constructor(
+    private readonly redis: RedisPort,
+    private readonly config: IntakeConfig,
+  ) {
+    this.keys = keysFor(config.keyPrefix);
+  }
+
+  async submit(s: Submission): Promise<SubmitResult> {
+    const k = this.keys;
+    const { request } = s;
+    const c = this.config;
+    const r = await runJsonScript<SubmitResult>(
+      this.redis,
+      SCRIPTS.submit,
+      [
+        k.agent(s.key.agentId),
+        k.targets,
+        k.idempotency(s.key.agentId, s.idempotencyKeyHash ?? "-"),
+        k.agentRate(s.key.agentId),
+        k.targetBudget(request.target_agent),
+        k.requestStream,
+        k.request(request.request_id),
+        k.statusStream,
+        k.requestEvents(request.request_id),
+      ],
+      [
+        s.key.keyHash,
+        s.now,
+        request.request_id,
+        request.target_agent,
+        request.payload.action,
+        JSON.stringify(request),
+        s.idempotencyKeyHash ? "1" : "0",
+        s.fingerprint,
+        c.idempotencyTtlMs,
+        c.targetBudget.limit,
+        c.targetBudget.windowMs,
+        c.statusTtlMs,
+        request.created_at,
+        c.statusStreamMaxLen,
+      ],
+    );
+    return r;
+  }
+
+  async authenticate(key: PresentedKey): Promise<AuthResult> {
+    const r = await runJsonScript<AuthResult>(this.redis, SCRIPTS.authenticate, [this.keys.agent(key.agentId)], [
+      key.keyHash,
+    ]);
+    return r.ok ? { ok: true, agent: normaliseAgent(r.agent) } : r;
+  }
+
+  async readRequest(key: PresentedKey, requestId: string): Promise<ReadRequestResult> {
+    const k = this.keys;
+    const r = await runJsonScript<ReadRequestResult>(
+      this.redis,
+      SCRIPTS.read_request,
+      [k.agent(key.agentId), k.request(requestId), k.requestEvents(requestId)],
+      [key.keyHash, MAX_EVENTS],
+    );
+    return r.ok ? { ...r, events: asList(r.events) } : r;
+  }
+
+  async readTargets(key: PresentedKey, now: number): Promise<ReadTargetsResult> {
+    const k = this.keys;
+    const r = await runJsonScript<ReadTargetsResult>(
+      this.redis,
+      SCRIPTS.read_targets,
+      [k.agent(key.agentId), k.targets],
+      [key.keyHash, now],
+    );
+    if (!r.ok) return r;
+    return {
+      ok: true,
+      agent: normaliseAgent(r.agent),
+      targets: asList<PublishedTarget>(r.targets)
+        .map((t) => ({ ...t, actions: asList<PublishedTarget["actions"][number]>(t.actions) }))
+        .sort((a, b) => a.target.localeCompare(b.target)),
+    };
+  }
+
+  ping(): Promise<void> {
+    return this.redis.ping();
+  }
+}

@@ -1,0 +1,47 @@
+import { serve } from "@hono/node-server";
+import { createIoredisClient, IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
+import { createApp } from "../app.js";
+import { parseIntakeConfig } from "../config.js";
+
+export interface NodeIntakeOptions {
+  redisUrl: string;
+  port: number;
+  host: string;
+  env: Record<string, string | undefined>;
+}
+
+export interface NodeIntake {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The Node entry: ioredis + @hono/node-server around the same app Workers serve. */
+export const startNodeIntake = async (opts: NodeIntakeOptions): Promise<NodeIntake> => {
+  const config = parseIntakeConfig(opts.env);
+  const client = createIoredisClient(opts.redisUrl);
+  // ioredis reconnects by itself; without a listener an unreachable Redis would crash the process.
+  client.on("error", () => {});
+  const app = createApp({
+    redis: new IoredisAdapter(client),
+    config,
+    clock: Date.now,
+    newId: () => crypto.randomUUID(),
+    runtime: "node",
+  });
+  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) =>
+      resolve({ server: s, port: info.port }),
+    );
+    s.once("error", reject);
+  });
+  const shownHost = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      client.disconnect();
+    },
+  };
+};
