@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { delimiter, join } from "node:path";
-import { existsSync } from "node:fs";
 
 export class RedisServerMissingError extends Error {
   constructor() {
@@ -62,7 +61,16 @@ export const startLocalRedis = async (opts: LocalRedisOptions = {}): Promise<Loc
   const bin = findOnPath("redis-server");
   if (!bin) throw new RedisServerMissingError();
   const port = opts.port ?? (await freePort());
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--maxmemory-policy", "noeviction"];
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--maxmemory-policy",
+    "noeviction",
+  ];
   if (opts.dir) {
     mkdirSync(opts.dir, { recursive: true });
     args.push("--dir", opts.dir, "--appendonly", "yes", "--appendfsync", opts.appendfsync ?? "everysec");

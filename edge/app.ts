@@ -44,9 +44,12 @@ export const createApp = (deps: AppDeps) => {
 
   app.onError((err, c) => {
     if (err instanceof HttpProblem) return problemResponse(err, c.req.path);
-    if (err instanceof HypercodeError && err.retryable) return problemResponse(problems.storeUnavailable(2), c.req.path);
+    if (err instanceof HypercodeError && err.retryable)
+      return problemResponse(problems.storeUnavailable(2), c.req.path);
     // Never a stack trace to the caller; the operator gets it in the log.
-    console.error(JSON.stringify({ level: "error", msg: "unhandled intake error", err: String(err?.stack ?? err) }));
+    console.error(
+      JSON.stringify({ level: "error", msg: "unhandled intake error", err: String(err?.stack ?? err) }),
+    );
     return problemResponse(problems.internal(), c.req.path);
   });
 

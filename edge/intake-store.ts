@@ -1,11 +1,10 @@
-import type { ImprovementRequest } from "../shared/protocol/index.js";
-import type { AgentRecord, PublishedTarget } from "../shared/protocol/index.js";
 import { type Keys, keys as keysFor } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
+import type { AgentRecord, ImprovementRequest, PublishedTarget } from "../shared/protocol/index.js";
 import type { RedisPort } from "../shared/redis/port.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
-import type { IntakeConfig } from "./config.js";
 import type { PresentedKey } from "./auth.js";
+import type { IntakeConfig } from "./config.js";
 
 /** A refusal from a script: its code plus whatever the script said about it. */
 export interface Refusal {
@@ -14,7 +13,10 @@ export interface Refusal {
   [extra: string]: unknown;
 }
 
-type Agent = Pick<AgentRecord, "agent_id" | "targets" | "actions" | "rate_limit" | "rate_window_ms" | "created_at">;
+type Agent = Pick<
+  AgentRecord,
+  "agent_id" | "targets" | "actions" | "rate_limit" | "rate_window_ms" | "created_at"
+>;
 
 export type SubmitResult =
   | {
@@ -44,7 +46,11 @@ export interface Submission {
 
 const MAX_EVENTS = 500;
 
-const normaliseAgent = (a: Agent): Agent => ({ ...a, targets: asList(a.targets), actions: asList(a.actions) });
+const normaliseAgent = (a: Agent): Agent => ({
+  ...a,
+  targets: asList(a.targets),
+  actions: asList(a.actions),
+});
 
 /** The intake's operations on Redis: each one Lua script, so each one round trip. */
 export class IntakeStore {
@@ -96,9 +102,12 @@ export class IntakeStore {
   }
 
   async authenticate(key: PresentedKey): Promise<AuthResult> {
-    const r = await runJsonScript<AuthResult>(this.redis, SCRIPTS.authenticate, [this.keys.agent(key.agentId)], [
-      key.keyHash,
-    ]);
+    const r = await runJsonScript<AuthResult>(
+      this.redis,
+      SCRIPTS.authenticate,
+      [this.keys.agent(key.agentId)],
+      [key.keyHash],
+    );
     return r.ok ? { ok: true, agent: normaliseAgent(r.agent) } : r;
   }
 

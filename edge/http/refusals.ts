@@ -20,7 +20,9 @@ export const refusalToProblem = (r: Refusal, target = "", action = ""): HttpProb
     case "unauthenticated":
       return problems.unauthenticated("the key is unknown or wrong");
     case "revoked":
-      return problems.unauthenticated(`this key was revoked at ${String(r.revoked_at)}; ask an operator for a new one`);
+      return problems.unauthenticated(
+        `this key was revoked at ${String(r.revoked_at)}; ask an operator for a new one`,
+      );
     case "not_found":
       return problems.notFound("no request with this id belongs to this agent");
     case "target_out_of_scope":
@@ -29,7 +31,10 @@ export const refusalToProblem = (r: Refusal, target = "", action = ""): HttpProb
         `this key may not request changes to '${target}' (allowed: ${list(r.allowed)})`,
       );
     case "action_out_of_scope":
-      return problems.forbidden("action-out-of-scope", `this key may not request '${action}' (allowed: ${list(r.allowed)})`);
+      return problems.forbidden(
+        "action-out-of-scope",
+        `this key may not request '${action}' (allowed: ${list(r.allowed)})`,
+      );
     case "no_targets_published":
       return problems.unprocessable(
         "target-not-enabled",

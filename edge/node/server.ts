@@ -22,6 +22,15 @@ export const startNodeIntake = async (opts: NodeIntakeOptions): Promise<NodeInta
   const client = createIoredisClient(opts.redisUrl);
   // ioredis reconnects by itself; without a listener an unreachable Redis would crash the process.
   client.on("error", () => {});
+  // Commands fail fast while disconnected (no offline queue), so give the first connection a
+  // moment; if Redis is down at start the intake still serves, answering 503 until it is back.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    client.once("ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   const app = createApp({
     redis: new IoredisAdapter(client),
     config,
@@ -29,18 +38,23 @@ export const startNodeIntake = async (opts: NodeIntakeOptions): Promise<NodeInta
     newId: () => crypto.randomUUID(),
     runtime: "node",
   });
-  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) =>
-      resolve({ server: s, port: info.port }),
-    );
-    s.once("error", reject);
-  });
+  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
+    (resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) =>
+        resolve({ server: s, port: info.port }),
+      );
+      s.once("error", reject);
+    },
+  );
   const shownHost = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host;
   return {
     url: `http://${shownHost}:${port}`,
     port,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive sockets would hold close() open until they time out.
+      if ("closeAllConnections" in server) server.closeAllConnections();
+      await closed;
       client.disconnect();
     },
   };

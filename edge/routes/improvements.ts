@@ -22,7 +22,8 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
     const parsed = improvementSubmission.safeParse(body);
     const idempotencyKey = c.req.header("idempotency-key");
     const badKey = idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey);
-    const wrongAgent = parsed.success && parsed.data.agent_id !== undefined && parsed.data.agent_id !== key.agentId;
+    const wrongAgent =
+      parsed.success && parsed.data.agent_id !== undefined && parsed.data.agent_id !== key.agentId;
 
     // Input that is refused anyway costs a second round trip: an unauthenticated caller learns
     // nothing about the schema, and the accepted path stays one script call.
@@ -30,7 +31,8 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
       const auth = await store.authenticate(key);
       if (!auth.ok) throw refusalToProblem(auth);
       if (!parsed.success) throw problems.validation(fieldErrors(parsed.error));
-      if (badKey) throw problems.invalidHeader("Idempotency-Key", "must be 1 to 255 printable ASCII characters");
+      if (badKey)
+        throw problems.invalidHeader("Idempotency-Key", "must be 1 to 255 printable ASCII characters");
       throw problems.forbidden(
         "agent-mismatch",
         `agent_id '${parsed.data.agent_id}' does not match the key's agent '${key.agentId}'`,
@@ -60,7 +62,12 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
     else {
       Object.assign(
         headers,
-        rateLimitHeaders(result.rate.limit, result.rate.remaining, result.rate.reset_ms, result.rate.window_ms),
+        rateLimitHeaders(
+          result.rate.limit,
+          result.rate.remaining,
+          result.rate.reset_ms,
+          result.rate.window_ms,
+        ),
       );
     }
     return c.json(

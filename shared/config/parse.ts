@@ -13,7 +13,11 @@ export class ConfigError extends Error {
 }
 
 /** Parses environment variables once, at start; every problem is named by its variable. */
-export const parseEnv = <S extends z.ZodType>(component: string, schema: S, env: Record<string, unknown>): z.output<S> => {
+export const parseEnv = <S extends z.ZodType>(
+  component: string,
+  schema: S,
+  env: Record<string, unknown>,
+): z.output<S> => {
   const parsed = schema.safeParse(env);
   if (!parsed.success) throw new ConfigError(component, describeConfigError(parsed.error));
   return parsed.data;

@@ -49,13 +49,19 @@ export const formatRate = ({ limit, windowMs }: Rate): string => {
   return `${limit}/${windowMs}ms`;
 };
 
-export const durationSchema = z
-  .string()
-  .transform((v, ctx) => parseDuration(v) ?? (ctx.addIssue(`'${v}' is not a duration such as 30s, 5m, 24h`), z.NEVER));
+/** A string schema that parses with `parse`, or reports `hint` as the problem. */
+const parsed = <T>(parse: (v: string) => T | undefined, hint: string) =>
+  z.string().transform((v, ctx) => {
+    const out = parse(v);
+    if (out === undefined) {
+      ctx.addIssue(`'${v}' is not ${hint}`);
+      return z.NEVER;
+    }
+    return out;
+  });
 
-export const rateSchema = z
-  .string()
-  .transform((v, ctx) => parseRate(v) ?? (ctx.addIssue(`'${v}' is not a rate such as 30/min or 10/hour`), z.NEVER));
+export const durationSchema = parsed(parseDuration, "a duration such as 30s, 5m, 24h");
+export const rateSchema = parsed(parseRate, "a rate such as 30/min or 10/hour");
 
 /** Turns zod issues about an env object into one line per variable, for a clean exit at start. */
 export const describeConfigError = (error: z.ZodError): string =>

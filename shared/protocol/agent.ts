@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { actionName } from "./payload.js";
-import { agentId } from "./slug.js";
-import { targetName } from "./slug.js";
+import { agentId, targetName } from "./slug.js";
 
 /** `*` in an agent's targets means every target some runner has enabled. */
 export const ANY_TARGET = "*";

@@ -22,10 +22,7 @@ export const improvementType = z
   .enum([...IMPROVEMENT_TYPES, ...IMPROVEMENT_TYPES.map((t) => t.toUpperCase())] as [string, ...string[]])
   .transform((t) => t.toLowerCase() as ImprovementType);
 
-export const requestId = z
-  .string()
-  .max(64)
-  .regex(SLUG_PATTERN, "request_id must be a slug");
+export const requestId = z.string().max(64).regex(SLUG_PATTERN, "request_id must be a slug");
 
 const metadata = z
   .record(z.string().regex(/^[a-z0-9_.-]{1,64}$/), z.string().max(256))

@@ -70,5 +70,12 @@ export const improvementPayload = z.discriminatedUnion("action", [
 
 export type ImprovementPayload = z.infer<typeof improvementPayload>;
 export type Action = ImprovementPayload["action"];
-export const ACTIONS = ["restart", "redeploy", "rebuild", "update_config", "rollback", "scale"] as const satisfies readonly Action[];
+export const ACTIONS = [
+  "restart",
+  "redeploy",
+  "rebuild",
+  "update_config",
+  "rollback",
+  "scale",
+] as const satisfies readonly Action[];
 export const actionName = z.enum(ACTIONS);

@@ -11,7 +11,10 @@ export const slug = (what: string) =>
   z
     .string()
     .max(63, `${what} is at most 63 characters`)
-    .regex(SLUG_PATTERN, `${what} must be a slug: lowercase a-z, 0-9, '-' or '_', starting with a letter or digit`);
+    .regex(
+      SLUG_PATTERN,
+      `${what} must be a slug: lowercase a-z, 0-9, '-' or '_', starting with a letter or digit`,
+    );
 
 export const agentId = slug("agent_id");
 export const targetName = slug("target_agent");

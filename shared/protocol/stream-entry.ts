@@ -41,7 +41,11 @@ export const decodeStreamEntry = (entryId: string, fields: Record<string, string
   }
   const parsed = streamImprovementRequest.safeParse(json);
   if (!parsed.success) {
-    return { ok: false, reason: `'${PAYLOAD_FIELD}' does not match the protocol`, issues: parsed.error.issues };
+    return {
+      ok: false,
+      reason: `'${PAYLOAD_FIELD}' does not match the protocol`,
+      issues: parsed.error.issues,
+    };
   }
   const direct = parsed.data.request_id === undefined;
   const ms = Number(entryId.split("-")[0]);

@@ -1,4 +1,4 @@
-import { Redis, ReplyError, type RedisOptions } from "ioredis";
+import { Redis, type RedisOptions, ReplyError } from "ioredis";
 import { isNoScript, NoScriptError, StoreCommandError, StoreUnavailableError } from "../errors.js";
 import type { RedisArg, RedisPort } from "./port.js";
 

@@ -25,7 +25,8 @@ export const runJsonScript = async <T = Record<string, unknown>>(
   args: readonly RedisArg[],
 ): Promise<T> => {
   const raw = await runScript(redis, script, keys, args);
-  if (typeof raw !== "string") throw new ScriptReplyError(`${script.name} replied with ${typeof raw}, not JSON`);
+  if (typeof raw !== "string")
+    throw new ScriptReplyError(`${script.name} replied with ${typeof raw}, not JSON`);
   try {
     return JSON.parse(raw) as T;
   } catch {

@@ -9,7 +9,8 @@ export const redisUrl = (): string => inject("redisUrl");
 export const freshPrefix = (): string => `t${randomBytes(5).toString("hex")}:`;
 
 /** A plain client with the offline queue on, for test set-up and assertions. */
-export const testClient = (): Redis => createIoredisClient(redisUrl(), { enableOfflineQueue: true, maxRetriesPerRequest: 3 });
+export const testClient = (): Redis =>
+  createIoredisClient(redisUrl(), { enableOfflineQueue: true, maxRetriesPerRequest: 3 });
 
 /** Deletes every key under a prefix. */
 export const deletePrefix = async (client: Redis, prefix: string): Promise<void> => {

@@ -1,0 +1,434 @@
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keys } from "../../shared/keys.js";
+import { decodeStreamEntry, fieldsToRecord } from "../../shared/protocol/index.js";
+import { addAgent, publishTarget, revokeAgent, uniqueName } from "../support/fixtures.js";
+import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
+import { authedGet, type IntakeHarness, jsonPost } from "./harness.js";
+
+const PROBLEM = "application/problem+json";
+
+const expectProblem = async (res: Response, status: number, code?: string) => {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toContain(PROBLEM);
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(body).toMatchObject({
+    status,
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
+  expect(JSON.stringify(body)).not.toMatch(/\n\s+at /); // no stack traces
+  if (code) expect(body.type).toBe(`urn:hypercode:problem:${code}`);
+  return body;
+};
+
+const request = (target: string, extra: Record<string, unknown> = {}) => ({
+  target_agent: target,
+  improvement_type: "performance",
+  description: "Optimizing build settings",
+  payload: { action: "redeploy" },
+  ...extra,
+});
+
+/**
+ * The intake's behaviour over real HTTP, identical on every runtime: each runtime's test file
+ * calls this with a function that starts its intake under a given key prefix.
+ */
+export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<IntakeHarness>) => {
+  describe(`intake on ${runtime}`, () => {
+    let h: IntakeHarness;
+    let redis: Redis;
+    const prefix = freshPrefix();
+    const k = keys(prefix);
+
+    beforeAll(async () => {
+      redis = testClient();
+      h = await start(prefix);
+    });
+    afterAll(async () => {
+      await h?.stop();
+      await deletePrefix(redis, prefix);
+      redis.disconnect();
+    });
+
+    /** A fresh agent and target pair, so tests sharing this intake do not see each other. */
+    const setup = async (opts: { rate?: number; actions?: string[]; targetActions?: string[] } = {}) => {
+      const agent = uniqueName("agent");
+      const target = uniqueName("svc");
+      const key = await addAgent(redis, prefix, {
+        id: agent,
+        targets: [target],
+        actions: (opts.actions ?? ["redeploy", "restart", "rebuild"]) as never,
+        rate: opts.rate ?? 1000,
+      });
+      await publishTarget(
+        redis,
+        prefix,
+        target,
+        (opts.targetActions ?? ["redeploy", "restart", "rebuild"]) as never,
+      );
+      return { agent, target, key };
+    };
+    const streamLength = () => redis.xlen(k.requestStream);
+
+    it("answers /healthz and /readyz", async () => {
+      const health = await fetch(new URL("/healthz", h.baseUrl));
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: "ok", runtime: h.runtime });
+      const ready = await fetch(new URL("/readyz", h.baseUrl));
+      expect(ready.status).toBe(200);
+    });
+
+    it("accepts a valid request: 202, one stream entry in the agents' wire shape, a queued status", async () => {
+      const { agent, target, key } = await setup();
+      const before = await streamLength();
+      const res = await jsonPost(
+        h.baseUrl,
+        "/v1/improvements",
+        key,
+        request(target, { improvement_type: "PERFORMANCE" }),
+      );
+      expect(res.status).toBe(202);
+      const body = (await res.json()) as Record<string, string>;
+      expect(body).toMatchObject({ status: "queued", request_id: expect.any(String) });
+      expect(body.status_url).toBe(new URL(`/v1/improvements/${body.request_id}`, h.baseUrl).toString());
+      expect(res.headers.get("location")).toBe(`/v1/improvements/${body.request_id}`);
+      expect(res.headers.get("ratelimit-limit")).toBe("1000");
+      expect(res.headers.get("ratelimit-remaining")).toBe("999");
+
+      expect(await streamLength()).toBe(before + 1);
+      const [[id, fields]] = (await redis.xrevrange(k.requestStream, "+", "-", "COUNT", 1)) as [
+        [string, string[]],
+      ];
+      expect(fields[0]).toBe("payload");
+      const wire = JSON.parse(fields[1] as string);
+      expect(wire).toMatchObject({
+        agent_id: agent,
+        target_agent: target,
+        improvement_type: "performance",
+        description: "Optimizing build settings",
+        payload: { action: "redeploy" },
+        request_id: body.request_id,
+      });
+      const decoded = decodeStreamEntry(id, fieldsToRecord(fields));
+      expect(decoded.ok && decoded.request.request_id).toBe(body.request_id);
+      expect(await redis.hget(k.request(body.request_id as string), "state")).toBe("queued");
+    });
+
+    it("shows an agent its own request with its timeline, and nobody else's", async () => {
+      const a = await setup();
+      const b = await setup();
+      const res = await jsonPost(h.baseUrl, "/v1/improvements", a.key, request(a.target));
+      const { request_id } = (await res.json()) as { request_id: string };
+
+      const own = await authedGet(h.baseUrl, `/v1/improvements/${request_id}`, a.key);
+      expect(own.status).toBe(200);
+      const view = (await own.json()) as Record<string, unknown>;
+      expect(view).toMatchObject({
+        request_id,
+        agent_id: a.agent,
+        target_agent: a.target,
+        action: "redeploy",
+        status: "queued",
+      });
+      expect(view.timeline).toEqual([expect.objectContaining({ state: "queued" })]);
+      expect(view.request).toMatchObject({ description: "Optimizing build settings" });
+
+      await expectProblem(
+        await authedGet(h.baseUrl, `/v1/improvements/${request_id}`, b.key),
+        404,
+        "not-found",
+      );
+      await expectProblem(
+        await authedGet(h.baseUrl, "/v1/improvements/no-such-request", a.key),
+        404,
+        "not-found",
+      );
+      await expectProblem(
+        await authedGet(h.baseUrl, "/v1/improvements/..%2F..%2Fetc", a.key),
+        404,
+        "not-found",
+      );
+      await expectProblem(
+        await authedGet(h.baseUrl, `/v1/improvements/${request_id}`),
+        401,
+        "unauthenticated",
+      );
+    });
+
+    it("replays the first answer for a repeated Idempotency-Key and writes nothing new", async () => {
+      const { target, key } = await setup();
+      const idem = { "idempotency-key": `retry-${uniqueName("k")}` };
+      const first = await jsonPost(h.baseUrl, "/v1/improvements", key, request(target), idem);
+      expect(first.status).toBe(202);
+      const firstBody = await first.json();
+      const length = await streamLength();
+      const again = await jsonPost(h.baseUrl, "/v1/improvements", key, request(target), idem);
+      expect(again.status).toBe(202);
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      expect(await again.json()).toEqual(firstBody);
+      expect(await streamLength()).toBe(length);
+
+      const changed = await jsonPost(
+        h.baseUrl,
+        "/v1/improvements",
+        key,
+        request(target, { description: "other" }),
+        idem,
+      );
+      await expectProblem(changed, 422, "idempotency-key-reused");
+      const bad = await jsonPost(h.baseUrl, "/v1/improvements", key, request(target), {
+        "idempotency-key": "has space",
+      });
+      await expectProblem(bad, 400, "invalid-header");
+      expect(await streamLength()).toBe(length);
+    });
+
+    it("refuses missing, malformed, wrong, unknown and revoked keys with 401", async () => {
+      const { agent, target, key } = await setup();
+      const before = await streamLength();
+      const noKey = await jsonPost(h.baseUrl, "/v1/improvements", undefined, request(target));
+      await expectProblem(noKey, 401, "unauthenticated");
+      expect(noKey.headers.get("www-authenticate")).toContain("Bearer");
+      await expectProblem(
+        await fetch(new URL("/v1/improvements", h.baseUrl), {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Basic abc" },
+          body: JSON.stringify(request(target)),
+        }),
+        401,
+      );
+      const wrongSecret = `${key.slice(0, -4)}AAAA`;
+      await expectProblem(await jsonPost(h.baseUrl, "/v1/improvements", wrongSecret, request(target)), 401);
+      const unknownAgent = key.replace(agent, uniqueName("ghost"));
+      await expectProblem(await jsonPost(h.baseUrl, "/v1/improvements", unknownAgent, request(target)), 401);
+      // A bad key with a bad body is still 401: the schema is not revealed to strangers.
+      await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", wrongSecret, { nonsense: true }),
+        401,
+      );
+
+      await revokeAgent(redis, prefix, agent);
+      const revoked = await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", key, request(target)),
+        401,
+      );
+      expect(revoked.detail).toContain("revoked");
+      expect(await streamLength()).toBe(before);
+    });
+
+    it("refuses targets and actions outside the key's scope, and agent_id spoofing, with 403", async () => {
+      const { agent, target, key } = await setup({ actions: ["restart"] });
+      const other = await setup();
+      const before = await streamLength();
+      await expectProblem(
+        await jsonPost(
+          h.baseUrl,
+          "/v1/improvements",
+          key,
+          request(other.target, { payload: { action: "restart" } }),
+        ),
+        403,
+        "target-out-of-scope",
+      );
+      await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", key, request(target)),
+        403,
+        "action-out-of-scope",
+      );
+      await expectProblem(
+        await jsonPost(
+          h.baseUrl,
+          "/v1/improvements",
+          key,
+          request(target, { agent_id: other.agent, payload: { action: "restart" } }),
+        ),
+        403,
+        "agent-mismatch",
+      );
+      const same = await jsonPost(
+        h.baseUrl,
+        "/v1/improvements",
+        key,
+        request(target, { agent_id: agent, payload: { action: "restart" } }),
+      );
+      expect(same.status).toBe(202);
+      expect(await streamLength()).toBe(before + 1);
+    });
+
+    it("refuses targets no runner serves, and actions the target does not accept, with a clear 422", async () => {
+      const { key, target } = await setup({ targetActions: ["restart"] });
+      const agent = uniqueName("agent");
+      const ghost = uniqueName("ghost");
+      const anyKey = await addAgent(redis, prefix, { id: agent, targets: ["*"], actions: ["redeploy"] });
+      const before = await streamLength();
+      const unknown = await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", anyKey, request(ghost)),
+        422,
+        "target-not-enabled",
+      );
+      expect(unknown.detail).toContain(ghost);
+      await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", key, request(target)),
+        422,
+        "action-not-enabled",
+      );
+      const stale = uniqueName("stale");
+      await publishTarget(redis, prefix, stale, ["redeploy"], { expires_at: Date.now() - 1000 });
+      const expired = await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", anyKey, request(stale)),
+        422,
+        "target-not-enabled",
+      );
+      expect(expired.detail).toContain("stopped reporting");
+      expect(await streamLength()).toBe(before);
+    });
+
+    it("answers bad input with the right problem and writes nothing", async () => {
+      const { key, target } = await setup();
+      const before = await streamLength();
+      const post = (body: string, headers: Record<string, string>) =>
+        fetch(new URL("/v1/improvements", h.baseUrl), {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, ...headers },
+          body,
+        });
+      await expectProblem(
+        await post(JSON.stringify(request(target)), { "content-type": "text/plain" }),
+        415,
+        "unsupported-media-type",
+      );
+      await expectProblem(await post(JSON.stringify(request(target)), {}), 415);
+      await expectProblem(
+        await post("{not json", { "content-type": "application/json" }),
+        400,
+        "malformed-json",
+      );
+      await expectProblem(await post("", { "content-type": "application/json" }), 400, "malformed-json");
+      const huge = JSON.stringify(request(target, { description: "x".repeat(70_000) }));
+      await expectProblem(await post(huge, { "content-type": "application/json" }), 413, "payload-too-large");
+      const deep = `${"[".repeat(20_000)}${"]".repeat(20_000)}`;
+      const deepRes = await post(deep, { "content-type": "application/json" });
+      expect([400, 413, 422]).toContain(deepRes.status);
+      await expectProblem(deepRes, deepRes.status);
+
+      const invalid = await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", key, {
+          target_agent: "../etc",
+          improvement_type: "sabotage",
+          description: "",
+          payload: { action: "format_disk" },
+          extra: 1,
+        }),
+        422,
+        "validation-failed",
+      );
+      const paths = (invalid.errors as Array<{ path: string }>).map((e) => e.path).sort();
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          "target_agent",
+          "improvement_type",
+          "description",
+          "payload.action",
+          "extra",
+        ]),
+      );
+      for (const name of ["a/b", "a..b", "ａpp", "svc\u0000", "svc\n", " svc", "Svc", "x".repeat(64)]) {
+        await expectProblem(
+          await jsonPost(h.baseUrl, "/v1/improvements", key, request(name)),
+          422,
+          "validation-failed",
+        );
+      }
+      await expectProblem(
+        await jsonPost(
+          h.baseUrl,
+          "/v1/improvements",
+          key,
+          request(target, { payload: { action: "redeploy", privileged: true } }),
+        ),
+        422,
+      );
+      expect(await streamLength()).toBe(before);
+    });
+
+    it("answers unknown routes with 404 and wrong methods with 405 and Allow", async () => {
+      await expectProblem(await fetch(new URL("/nope", h.baseUrl)), 404, "not-found");
+      const wrong = await fetch(new URL("/v1/improvements", h.baseUrl), { method: "GET" });
+      await expectProblem(wrong, 405, "method-not-allowed");
+      expect(wrong.headers.get("allow")).toBe("POST");
+      const del = await fetch(new URL("/v1/targets", h.baseUrl), { method: "DELETE" });
+      await expectProblem(del, 405);
+      expect(del.headers.get("allow")).toContain("GET");
+    });
+
+    it("rate-limits an agent: 429 with Retry-After and RateLimit headers, refused requests cost nothing", async () => {
+      const { target, key } = await setup({ rate: 2 });
+      const before = await streamLength();
+      expect((await jsonPost(h.baseUrl, "/v1/improvements", key, request(target))).status).toBe(202);
+      const second = await jsonPost(h.baseUrl, "/v1/improvements", key, request(target));
+      expect(second.headers.get("ratelimit-remaining")).toBe("0");
+      const limited = await jsonPost(h.baseUrl, "/v1/improvements", key, request(target));
+      await expectProblem(limited, 429, "rate-limited");
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+      expect(limited.headers.get("ratelimit-limit")).toBe("2");
+      expect(limited.headers.get("ratelimit-remaining")).toBe("0");
+      expect(await streamLength()).toBe(before + 2);
+    });
+
+    it("enforces a target's change budget across agents", async () => {
+      const target = uniqueName("svc");
+      await publishTarget(redis, prefix, target, ["restart"], { budget: { limit: 2, window_ms: 3_600_000 } });
+      const keysFor = await Promise.all(
+        [0, 1, 2].map((i) =>
+          addAgent(redis, prefix, { id: uniqueName(`a${i}`), targets: [target], actions: ["restart"] }),
+        ),
+      );
+      const body = request(target, { payload: { action: "restart" } });
+      const statuses = [];
+      for (const key of keysFor)
+        statuses.push((await jsonPost(h.baseUrl, "/v1/improvements", key, body)).status);
+      expect(statuses).toEqual([202, 202, 429]);
+      const refused = await jsonPost(h.baseUrl, "/v1/improvements", keysFor[0] as string, body);
+      await expectProblem(refused, 429, "change-budget-exhausted");
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(3000);
+    });
+
+    it("accepts exactly the rate limit out of many parallel submissions", async () => {
+      const { target, key } = await setup({ rate: 7 });
+      const before = await streamLength();
+      const results = await Promise.all(
+        Array.from({ length: 40 }, () => jsonPost(h.baseUrl, "/v1/improvements", key, request(target))),
+      );
+      const statuses = results.map((r) => r.status);
+      await Promise.all(results.map((r) => r.arrayBuffer()));
+      expect(statuses.filter((s) => s === 202)).toHaveLength(7);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(33);
+      expect(await streamLength()).toBe(before + 7);
+    });
+
+    it("lists the targets and actions this agent may request", async () => {
+      const { target, key } = await setup({
+        actions: ["restart", "rebuild"],
+        targetActions: ["restart", "redeploy", "rebuild"],
+      });
+      const res = await authedGet(h.baseUrl, "/v1/targets", key);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { targets: Array<{ target: string; actions: string[] }> };
+      expect(body.targets).toEqual([expect.objectContaining({ target, actions: ["restart", "rebuild"] })]);
+      await expectProblem(await authedGet(h.baseUrl, "/v1/targets"), 401);
+    });
+
+    it("serves the JSON Schema of a submission", async () => {
+      const res = await fetch(new URL("/v1/schema/improvement-request.json", h.baseUrl));
+      expect(res.status).toBe(200);
+      const schema = (await res.json()) as { properties: Record<string, unknown>; required: string[] };
+      expect(Object.keys(schema.properties)).toEqual(
+        expect.arrayContaining(["target_agent", "improvement_type", "description", "payload"]),
+      );
+      expect(schema.required).toEqual(expect.arrayContaining(["target_agent", "payload"]));
+    });
+  });
+};

@@ -1,0 +1,70 @@
+import type { Redis } from "ioredis";
+import { generateApiKey, hashApiKey } from "../../shared/api-key.js";
+import { keys } from "../../shared/keys.js";
+import { SCRIPTS } from "../../shared/lua/scripts.generated.js";
+import type { Action, PublishedTarget } from "../../shared/protocol/index.js";
+import { IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
+import { runJsonScript } from "../../shared/redis/run-script.js";
+
+export interface AgentSpec {
+  id: string;
+  targets: string[];
+  actions: Action[];
+  rate?: number;
+  windowMs?: number;
+}
+
+/** Adds an agent through the same script the CLI uses and returns its key. */
+export const addAgent = async (client: Redis, prefix: string, spec: AgentSpec): Promise<string> => {
+  const key = generateApiKey(spec.id);
+  const k = keys(prefix);
+  const r = await runJsonScript<{ ok: boolean }>(
+    new IoredisAdapter(client),
+    SCRIPTS.agent_put,
+    [k.agent(spec.id), k.agentIndex],
+    [
+      spec.id,
+      await hashApiKey(key),
+      JSON.stringify(spec.targets),
+      JSON.stringify(spec.actions),
+      spec.rate ?? 1000,
+      spec.windowMs ?? 60_000,
+      new Date().toISOString(),
+      "1",
+    ],
+  );
+  if (!r.ok) throw new Error(`agent_put refused ${spec.id}`);
+  return key;
+};
+
+export const revokeAgent = async (client: Redis, prefix: string, id: string): Promise<void> => {
+  await runJsonScript(
+    new IoredisAdapter(client),
+    SCRIPTS.agent_revoke,
+    [keys(prefix).agent(id)],
+    [new Date().toISOString()],
+  );
+};
+
+/** Publishes a target the way a runner does. */
+export const publishTarget = async (
+  client: Redis,
+  prefix: string,
+  target: string,
+  actions: Action[],
+  extra: Partial<PublishedTarget> = {},
+): Promise<void> => {
+  const t: PublishedTarget = {
+    target,
+    actions,
+    runner_id: "test-runner",
+    expires_at: Date.now() + 600_000,
+    ...extra,
+  };
+  await client.hset(keys(prefix).targets, target, JSON.stringify(t));
+};
+
+let counter = 0;
+/** A slug no other test in this process uses. */
+export const uniqueName = (base: string): string =>
+  `${base}-${process.pid.toString(36)}-${(counter++).toString(36)}`;
