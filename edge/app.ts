@@ -15,6 +15,7 @@ const ROUTES: ReadonlyArray<[string, readonly string[]]> = [
   ["/readyz", ["GET", "HEAD"]],
   ["/v1/improvements", ["POST"]],
   ["/v1/improvements/:id", ["GET", "HEAD"]],
+  ["/v1/improvements/:id/events", ["GET"]],
   ["/v1/targets", ["GET", "HEAD"]],
   ["/v1/schema/improvement-request.json", ["GET", "HEAD"]],
 ];

@@ -17,6 +17,8 @@ export const intakeEnvSchema = z
     IDEMPOTENCY_TTL: durationSchema.prefault("24h"),
     STATUS_TTL: durationSchema.prefault("7d"),
     STATUS_STREAM_MAXLEN: int(100_000, 1000, 10_000_000),
+    FEED_POLL: durationSchema.prefault("500ms"),
+    FEED_MAX: durationSchema.prefault("5m"),
   })
   .transform((e) => ({
     keyPrefix: e.KEY_PREFIX,
@@ -25,6 +27,10 @@ export const intakeEnvSchema = z
     idempotencyTtlMs: e.IDEMPOTENCY_TTL,
     statusTtlMs: e.STATUS_TTL,
     statusStreamMaxLen: e.STATUS_STREAM_MAXLEN,
+    /** How often the live feed looks for new transitions; one cheap script call per look. */
+    feedPollMs: e.FEED_POLL,
+    /** A feed closes after this long; the client reconnects with Last-Event-ID and loses nothing. */
+    feedMaxMs: e.FEED_MAX,
   }));
 
 export type IntakeConfig = z.output<typeof intakeEnvSchema>;

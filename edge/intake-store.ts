@@ -111,13 +111,14 @@ export class IntakeStore {
     return r.ok ? { ok: true, agent: normaliseAgent(r.agent) } : r;
   }
 
-  async readRequest(key: PresentedKey, requestId: string): Promise<ReadRequestResult> {
+  /** The request's status and its timeline, or only the events after `afterEventId`. */
+  async readRequest(key: PresentedKey, requestId: string, afterEventId = ""): Promise<ReadRequestResult> {
     const k = this.keys;
     const r = await runJsonScript<ReadRequestResult>(
       this.redis,
       SCRIPTS.read_request,
       [k.agent(key.agentId), k.request(requestId), k.requestEvents(requestId)],
-      [key.keyHash, MAX_EVENTS],
+      [key.keyHash, MAX_EVENTS, afterEventId],
     );
     return r.ok ? { ...r, events: asList(r.events) } : r;
   }

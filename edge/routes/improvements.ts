@@ -8,6 +8,7 @@ import { readJsonBody } from "../http/read-json.js";
 import { rateLimitHeaders, refusalToProblem } from "../http/refusals.js";
 import { fieldErrors } from "../http/validation.js";
 import type { IntakeStore } from "../intake-store.js";
+import { statusFeed } from "./status-feed.js";
 import { statusView } from "./status-view.js";
 
 // Printable ASCII without spaces, as most idempotency-key implementations accept.
@@ -94,6 +95,8 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
     if (!result.ok) throw refusalToProblem(result);
     return c.json(statusView(result.status, result.events));
   });
+
+  app.get("/:id/events", statusFeed(deps, store));
 
   return app;
 };

@@ -2,7 +2,14 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../shared/keys.js";
 import { decodeStreamEntry, fieldsToRecord } from "../../shared/protocol/index.js";
-import { addAgent, publishTarget, revokeAgent, uniqueName } from "../support/fixtures.js";
+import {
+  addAgent,
+  publishTarget,
+  readSse,
+  revokeAgent,
+  transition,
+  uniqueName,
+} from "../support/fixtures.js";
 import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
 import { authedGet, type IntakeHarness, jsonPost } from "./harness.js";
 
@@ -419,6 +426,47 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
       const body = (await res.json()) as { targets: Array<{ target: string; actions: string[] }> };
       expect(body.targets).toEqual([expect.objectContaining({ target, actions: ["restart", "rebuild"] })]);
       await expectProblem(await authedGet(h.baseUrl, "/v1/targets"), 401);
+    });
+
+    it("streams every status transition as Server-Sent Events until the request ends", async () => {
+      const { target, key } = await setup();
+      const res = await jsonPost(h.baseUrl, "/v1/improvements", key, request(target));
+      const { request_id } = (await res.json()) as { request_id: string };
+
+      const feed = await authedGet(h.baseUrl, `/v1/improvements/${request_id}/events`, key);
+      expect(feed.status).toBe(200);
+      expect(feed.headers.get("content-type")).toContain("text/event-stream");
+      const events = readSse(feed);
+      // The runner moves the request on while the client listens.
+      await transition(redis, prefix, request_id, "running");
+      await transition(redis, prefix, request_id, "deploying", "replica 1 of 2");
+      await transition(redis, prefix, request_id, "succeeded", "2 replicas at r2");
+      const got = await events;
+      expect(got.map((e) => [e.event, e.data?.status])).toEqual([
+        ["status", "queued"],
+        ["status", "running"],
+        ["status", "deploying"],
+        ["status", "succeeded"],
+        ["end", "succeeded"],
+      ]);
+      expect(got[2]?.data?.detail).toBe("replica 1 of 2");
+
+      // Reconnecting with Last-Event-ID resumes after that event.
+      const resumed = await fetch(new URL(`/v1/improvements/${request_id}/events`, h.baseUrl), {
+        headers: { authorization: `Bearer ${key}`, "last-event-id": got[1]?.id as string },
+      });
+      expect((await readSse(resumed)).map((e) => e.data?.status)).toEqual([
+        "deploying",
+        "succeeded",
+        "succeeded",
+      ]);
+
+      const other = await setup();
+      await expectProblem(
+        await authedGet(h.baseUrl, `/v1/improvements/${request_id}/events`, other.key),
+        404,
+      );
+      await expectProblem(await authedGet(h.baseUrl, `/v1/improvements/${request_id}/events`), 401);
     });
 
     it("serves the JSON Schema of a submission", async () => {

@@ -2,7 +2,12 @@ import type { Redis } from "ioredis";
 import { generateApiKey, hashApiKey } from "../../shared/api-key.js";
 import { keys } from "../../shared/keys.js";
 import { SCRIPTS } from "../../shared/lua/scripts.generated.js";
-import type { Action, PublishedTarget } from "../../shared/protocol/index.js";
+import {
+  type Action,
+  allowedFrom,
+  type PublishedTarget,
+  type RequestState,
+} from "../../shared/protocol/index.js";
 import { IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
 import { runJsonScript } from "../../shared/redis/run-script.js";
 
@@ -68,3 +73,36 @@ let counter = 0;
 /** A slug no other test in this process uses. */
 export const uniqueName = (base: string): string =>
   `${base}-${process.pid.toString(36)}-${(counter++).toString(36)}`;
+
+/** Moves a request to a new state the way the runner does, through transition.lua. */
+export const transition = async (
+  client: Redis,
+  prefix: string,
+  requestId: string,
+  to: RequestState,
+  detail = "",
+) => {
+  const k = keys(prefix);
+  return runJsonScript<{ ok: boolean }>(
+    new IoredisAdapter(client),
+    SCRIPTS.transition,
+    [k.request(requestId), k.statusStream, k.requestEvents(requestId)],
+    [requestId, to, `,${allowedFrom(to).join(",")},`, new Date().toISOString(), detail, 600_000, 10_000, ""],
+  );
+};
+
+/** Reads a Server-Sent Events response to its end: `[{ event, id, data }]`. */
+export const readSse = async (res: Response) => {
+  const text = await res.text();
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "")
+    .map((block) => {
+      const fields: Record<string, string> = {};
+      for (const line of block.split("\n")) {
+        const i = line.indexOf(":");
+        if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trimStart();
+      }
+      return { event: fields.event, id: fields.id, data: fields.data ? JSON.parse(fields.data) : undefined };
+    });
+};
