@@ -68,7 +68,9 @@ export const createBridgeApp = (redis: Redis, token: string, describeOutage: (er
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
+      // The rest of the body is never read, so this connection cannot carry another request.
+      onError: (c) =>
+        c.json({ error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, 413, { Connection: "close" }),
     }),
   );
 
@@ -115,6 +117,9 @@ export const startRestBridge = async (opts: RestBridgeOptions): Promise<RestBrid
   let lastConnectionError: string | undefined;
   redis.on("error", (err: Error) => {
     lastConnectionError = err.message;
+  });
+  redis.on("close", () => {
+    lastConnectionError ??= "the connection to Redis closed";
   });
   redis.on("ready", () => {
     lastConnectionError = undefined;
