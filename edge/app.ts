@@ -18,6 +18,7 @@ const ROUTES: ReadonlyArray<[string, readonly string[]]> = [
   ["/v1/improvements/:id/events", ["GET"]],
   ["/v1/targets", ["GET", "HEAD"]],
   ["/v1/schema/improvement-request.json", ["GET", "HEAD"]],
+  ["/openapi.json", ["GET", "HEAD"]],
 ];
 
 const problemResponse = (p: HttpProblem, instance: string): Response =>
@@ -34,7 +35,7 @@ export const createApp = (deps: AppDeps) => {
   app.route("/", healthRoutes(deps, store));
   app.route("/v1/improvements", improvementRoutes(deps, store));
   app.route("/v1/targets", targetRoutes(deps, store));
-  app.route("/v1/schema", schemaRoutes());
+  app.route("/", schemaRoutes());
   for (const [path, allow] of ROUTES) {
     app.all(path, (c) => {
       throw problems.methodNotAllowed(c.req.method, c.req.path, allow);

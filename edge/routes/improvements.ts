@@ -8,6 +8,7 @@ import { readJsonBody } from "../http/read-json.js";
 import { rateLimitHeaders, refusalToProblem } from "../http/refusals.js";
 import { fieldErrors } from "../http/validation.js";
 import type { IntakeStore } from "../intake-store.js";
+import type { Accepted } from "../openapi/schemas.js";
 import { statusFeed } from "./status-feed.js";
 import { statusView } from "./status-view.js";
 
@@ -71,16 +72,13 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
         ),
       );
     }
-    return c.json(
-      {
-        request_id: id,
-        status: "queued",
-        status_url: new URL(location, c.req.url).toString(),
-        created_at: result.replayed ? result.created_at : request.created_at,
-      },
-      202,
-      headers,
-    );
+    const accepted: Accepted = {
+      request_id: id,
+      status: "queued",
+      status_url: new URL(location, c.req.url).toString(),
+      created_at: result.replayed ? result.created_at : request.created_at,
+    };
+    return c.json(accepted, 202, headers);
   });
 
   app.get("/:id", async (c) => {

@@ -25,20 +25,29 @@ const parseJson = (text: string | undefined): unknown => {
   }
 };
 
-export const statusView = (status: Record<string, string>, events: Array<Record<string, string>>) => {
+import type { StatusView } from "../openapi/schemas.js";
+
+export const statusView = (
+  status: Record<string, string>,
+  events: Array<Record<string, string>>,
+): StatusView => {
   const result: Record<string, string> = {};
   for (const [k, v] of Object.entries(status)) if (!CORE.has(k)) result[k] = v;
   return {
-    request_id: status.request_id,
-    agent_id: status.agent_id,
-    target_agent: status.target_agent,
-    action: status.action,
-    status: status.state,
+    request_id: status.request_id ?? "",
+    agent_id: status.agent_id ?? "",
+    target_agent: status.target_agent ?? "",
+    action: status.action as StatusView["action"],
+    status: status.state as StatusView["status"],
     detail: status.detail ?? null,
-    created_at: status.created_at,
-    updated_at: status.updated_at,
-    request: parseJson(status.request) ?? null,
+    created_at: status.created_at ?? "",
+    updated_at: status.updated_at ?? "",
+    request: (parseJson(status.request) as StatusView["request"]) ?? null,
     result,
-    timeline: events.map((e) => ({ state: e.state, at: e.at, detail: e.detail || null })),
+    timeline: events.map((e) => ({
+      state: e.state as StatusView["status"],
+      at: e.at ?? "",
+      detail: e.detail || null,
+    })),
   };
 };

@@ -3,6 +3,7 @@ import { presentedKey } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { refusalToProblem } from "../http/refusals.js";
 import type { IntakeStore } from "../intake-store.js";
+import type { TargetsView } from "../openapi/schemas.js";
 
 export const targetRoutes = (deps: AppDeps, store: IntakeStore) => {
   const app = new Hono();
@@ -10,7 +11,7 @@ export const targetRoutes = (deps: AppDeps, store: IntakeStore) => {
     const key = await presentedKey(c);
     const r = await store.readTargets(key, deps.clock());
     if (!r.ok) throw refusalToProblem(r);
-    return c.json({
+    const view: TargetsView = {
       agent_id: r.agent.agent_id,
       scope: { targets: r.agent.targets, actions: r.agent.actions },
       targets: r.targets.map((t) => ({
@@ -22,7 +23,8 @@ export const targetRoutes = (deps: AppDeps, store: IntakeStore) => {
       ...(r.targets.length === 0
         ? { note: "no target in this key's scope is served by a runner right now" }
         : {}),
-    });
+    };
+    return c.json(view);
   });
   return app;
 };

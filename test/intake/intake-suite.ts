@@ -12,6 +12,7 @@ import {
 } from "../support/fixtures.js";
 import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
 import { authedGet, type IntakeHarness, jsonPost } from "./harness.js";
+import { expectDocumented } from "./openapi-check.js";
 
 const PROBLEM = "application/problem+json";
 
@@ -467,6 +468,57 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
         404,
       );
       await expectProblem(await authedGet(h.baseUrl, `/v1/improvements/${request_id}/events`), 401);
+    });
+
+    it("answers as its OpenAPI description says, for every documented status", async () => {
+      const doc = await (await fetch(new URL("/openapi.json", h.baseUrl))).json();
+      expect(doc.openapi).toBe("3.1.0");
+      const { target, key } = await setup({ rate: 1 });
+      const other = await setup();
+      const check = async (
+        method: string,
+        path: string,
+        init: RequestInit = {},
+        auth: string | undefined = key,
+      ) => {
+        const headers = new Headers(init.headers);
+        if (auth) headers.set("authorization", `Bearer ${auth}`);
+        const res = await fetch(new URL(path, h.baseUrl), { ...init, method, headers });
+        await expectDocumented(doc, method, path, res);
+        return res.status;
+      };
+      const post = (b: unknown, extra: Record<string, string> = {}) => ({
+        body: typeof b === "string" ? b : JSON.stringify(b),
+        headers: { "content-type": "application/json", ...extra },
+      });
+      const seen = [
+        await check("POST", "/v1/improvements", post(request(target))),
+        await check("POST", "/v1/improvements", post(request(target))),
+        await check("POST", "/v1/improvements", post("{")),
+        await check("POST", "/v1/improvements", post(request(target), { "idempotency-key": "a b" })),
+        await check(
+          "POST",
+          "/v1/improvements",
+          post(request(target)),
+          "hc1.nobody.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
+        await check("POST", "/v1/improvements", post(request(other.target))),
+        await check("POST", "/v1/improvements", post(request(target, { description: "x".repeat(70_000) }))),
+        await check("POST", "/v1/improvements", { body: "x", headers: { "content-type": "text/plain" } }),
+        await check("POST", "/v1/improvements", post({ target_agent: "../x" })),
+        await check("GET", "/v1/improvements"),
+        await check("GET", "/v1/improvements/none"),
+        await check("GET", "/v1/targets"),
+        await check("GET", "/healthz", {}, undefined),
+        await check("GET", "/readyz", {}, undefined),
+      ];
+      expect(seen).toEqual([202, 429, 400, 400, 401, 403, 413, 415, 422, 405, 404, 200, 200, 200]);
+      const { request_id } = (await (
+        await jsonPost(h.baseUrl, "/v1/improvements", other.key, request(other.target))
+      ).json()) as {
+        request_id: string;
+      };
+      expect(await check("GET", `/v1/improvements/${request_id}`, {}, other.key)).toBe(200);
     });
 
     it("serves the JSON Schema of a submission", async () => {

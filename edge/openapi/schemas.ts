@@ -1,0 +1,84 @@
+import { z } from "zod";
+import { ACTIONS, REQUEST_STATES } from "../../shared/protocol/index.js";
+
+/**
+ * The shapes the intake answers with. Routes build their bodies as these types, the OpenAPI
+ * description is generated from them, and the tests parse real responses with them: one source.
+ */
+export const problemSchema = z
+  .object({
+    type: z.string().describe("urn:hypercode:problem:<code>"),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .describe("validation-failed only: one entry per field"),
+    revoked_at: z.string().optional(),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details" });
+
+export const acceptedSchema = z
+  .object({
+    request_id: z.string(),
+    status: z.literal("queued"),
+    status_url: z.url(),
+    created_at: z.string(),
+  })
+  .meta({ id: "Accepted" });
+
+const state = z.enum(REQUEST_STATES);
+
+export const statusViewSchema = z
+  .object({
+    request_id: z.string(),
+    agent_id: z.string(),
+    target_agent: z.string(),
+    action: z.enum(ACTIONS),
+    status: state,
+    detail: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    request: z.record(z.string(), z.unknown()).nullable(),
+    result: z
+      .record(z.string(), z.string())
+      .describe("what the runner recorded: revision, image, health_log, coalesced_into, …"),
+    timeline: z.array(z.object({ state, at: z.string(), detail: z.string().nullable() })),
+  })
+  .meta({ id: "ImprovementStatus" });
+
+export const statusEventSchema = z
+  .object({
+    request_id: z.string(),
+    status: state,
+    at: z.string().optional(),
+    detail: z.string().nullable().optional(),
+  })
+  .meta({ id: "StatusEvent", description: "data of each SSE `status` event, and of the final `end` event" });
+
+export const targetsSchema = z
+  .object({
+    agent_id: z.string(),
+    scope: z.object({ targets: z.array(z.string()), actions: z.array(z.enum(ACTIONS)) }),
+    targets: z.array(
+      z.object({
+        target: z.string(),
+        actions: z.array(z.enum(ACTIONS)),
+        replicas: z.number().int().nullable(),
+        revision: z.string().nullable(),
+      }),
+    ),
+    note: z.string().optional(),
+  })
+  .meta({ id: "Targets" });
+
+export const healthSchema = z
+  .object({ status: z.literal("ok"), runtime: z.enum(["node", "workers"]) })
+  .meta({ id: "Health" });
+export const readySchema = z.object({ status: z.literal("ready") }).meta({ id: "Ready" });
+
+export type Accepted = z.infer<typeof acceptedSchema>;
+export type StatusView = z.infer<typeof statusViewSchema>;
+export type TargetsView = z.infer<typeof targetsSchema>;
