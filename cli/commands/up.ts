@@ -1,0 +1,125 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { parseIntakeConfig } from "../../edge/config.js";
+import { startNodeIntake } from "../../edge/node/server.js";
+import { type Command, expectPositionals, parseOrUsage } from "../command.js";
+import { readEnv } from "../env.js";
+import { CliError, EXIT, explainListenError } from "../errors.js";
+import { type LocalRedis, RedisServerMissingError, startLocalRedis } from "../local-redis.js";
+import { checkRedis, displayUrl } from "../redis.js";
+import { untilStopSignal } from "../stop-signal.js";
+
+/** Where `up` keeps its private Redis data (AOF), relative to the directory it runs in. */
+export const LOCAL_REDIS_DIR = ".hypercode/redis";
+
+const startPrivateRedis = async (): Promise<LocalRedis> => {
+  try {
+    return await startLocalRedis({ dir: resolve(LOCAL_REDIS_DIR) });
+  } catch (err) {
+    if (err instanceof RedisServerMissingError) throw new CliError(err.message);
+    throw err;
+  }
+};
+
+/** Resolves when a private redis-server ends by itself, with the exit code `up` should end with. */
+const whenRedisEnds = (redis: LocalRedis): Promise<{ exitCode: number; message: string }> =>
+  new Promise((done) =>
+    redis.process.once("exit", (code, signal) =>
+      // Redis exits 0 after a SIGINT/SIGTERM or SHUTDOWN: someone asked it to stop (a Ctrl-C in the
+      // terminal reaches it too). Anything else is a crash, and the intake cannot work without it.
+      code === 0
+        ? done({ exitCode: EXIT.ok, message: "redis-server shut down: stopping..." })
+        : done({
+            exitCode: EXIT.failed,
+            message: `redis-server stopped unexpectedly (${signal ?? `exit code ${code}`}): stopping...`,
+          }),
+    ),
+  );
+
+export const upCommand: Command = {
+  words: ["up"],
+  summary: "run the pipeline locally: the intake, and a private redis-server unless REDIS_URL is set",
+  help: `Usage: hypercode up
+
+Runs the pipeline on this machine until Ctrl-C (SIGINT) or SIGTERM:
+  - Redis: the one at REDIS_URL if set; otherwise a private redis-server (from the PATH) on a free
+    loopback port, keeping its data (append-only file) in ./${LOCAL_REDIS_DIR}
+  - the intake (HTTP API for agents) on HOST:PORT
+It prints the intake's address, the Redis URL, and the command that creates the first agent key.
+The runner is not started by 'up' yet.
+
+Options:
+  -h, --help  show this help
+
+Environment:
+  REDIS_URL   use this Redis instead of starting one (e.g. redis://127.0.0.1:6379)
+  PORT        the intake's port (default 8787; 0 picks a free one)
+  HOST        the intake's address (default 127.0.0.1)
+  KEY_PREFIX  prefix of every Redis key (default none)
+  and the intake's own settings: see 'hypercode intake --help'.`,
+  async run(argv, ctx) {
+    const { positionals } = parseOrUsage("up", () =>
+      parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
+    );
+    expectPositionals("up", positionals, []);
+    const env = readEnv(["REDIS_URL", "KEY_PREFIX", "PORT", "HOST"], ctx.env);
+    // The intake parses its settings again when it starts; checking them first means a bad value
+    // stops `up` before it has started a redis-server.
+    parseIntakeConfig(ctx.env);
+
+    const closers: (() => Promise<void>)[] = [];
+    let running = false;
+    try {
+      let redisUrl = env.REDIS_URL;
+      let redisEnds: Promise<{ exitCode: number; message: string }> = new Promise(() => {});
+      let redisLine: string;
+      if (redisUrl) {
+        await checkRedis(redisUrl);
+        redisLine = `${displayUrl(redisUrl)}  (from REDIS_URL)`;
+      } else {
+        const redis = await startPrivateRedis();
+        closers.unshift(() => redis.stop());
+        redisUrl = redis.url;
+        redisEnds = whenRedisEnds(redis);
+        redisLine = `${redis.url}  (redis-server pid ${redis.process.pid}, data in ${resolve(LOCAL_REDIS_DIR)})`;
+      }
+      const intake = await startNodeIntake({ redisUrl, port: env.PORT, host: env.HOST, env: ctx.env }).catch(
+        (err) => {
+          throw explainListenError(err, `${env.HOST}:${env.PORT}`, "PORT or HOST");
+        },
+      );
+      closers.unshift(() => intake.close());
+      // The runner starts here too, once runner/ exports its entry point.
+
+      const envPrefix = [
+        `REDIS_URL=${displayUrl(redisUrl)}`,
+        ...(env.KEY_PREFIX ? [`KEY_PREFIX=${env.KEY_PREFIX}`] : []),
+      ];
+      ctx.out(
+        [
+          "HyperCode is running.",
+          "",
+          `  intake  ${intake.url}  (GET /healthz, POST /v1/improvements)`,
+          `  redis   ${redisLine}`,
+          "",
+          "Create the first agent key (in another terminal, from this directory):",
+          "",
+          `  ${envPrefix.join(" ")} ${ctx.invocation} agents add my-agent --targets my-service --actions restart,redeploy`,
+          "",
+          "Press Ctrl-C to stop.",
+        ].join("\n"),
+      );
+
+      running = true;
+      const outcome = await Promise.race([
+        untilStopSignal(ctx).then((signal) => ({ exitCode: EXIT.ok, message: `${signal}: stopping...` })),
+        redisEnds,
+      ]);
+      ctx.err(`hypercode: ${outcome.message}`);
+      return outcome.exitCode;
+    } finally {
+      for (const close of closers) await close();
+      if (running) ctx.err("hypercode: stopped.");
+    }
+  },
+};

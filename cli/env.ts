@@ -1,0 +1,55 @@
+import { z } from "zod";
+import { intakeEnvSchema } from "../edge/config.js";
+import { ConfigError, parseEnv } from "../shared/config/parse.js";
+
+/** Where the CLI looks for Redis when REDIS_URL is not set. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+// An empty variable (`REDIS_URL= hypercode up`) means "not set", as in a shell.
+const blankIsUnset = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema);
+
+const PORT_MESSAGE = "must be a TCP port number, 0 to 65535";
+const portNumber = z.coerce
+  .number({ error: PORT_MESSAGE })
+  .int(PORT_MESSAGE)
+  .min(0, PORT_MESSAGE)
+  .max(65_535, PORT_MESSAGE);
+
+/**
+ * Every variable the CLI itself reads. Each command picks the ones it uses, so a bad value only
+ * stops the commands that need it. KEY_PREFIX follows the intake's own rule, so both agree.
+ */
+const cliEnvSchema = z.object({
+  REDIS_URL: blankIsUnset(
+    z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379")
+      .optional(),
+  ),
+  KEY_PREFIX: intakeEnvSchema.in.shape.KEY_PREFIX,
+  PORT: blankIsUnset(portNumber.default(8787)),
+  HOST: blankIsUnset(z.string().default("127.0.0.1")),
+  BRIDGE_TOKEN: blankIsUnset(z.string().optional()),
+  BRIDGE_PORT: blankIsUnset(portNumber.optional()),
+  BRIDGE_HOST: blankIsUnset(z.string().optional()),
+});
+
+type CliEnv = z.output<typeof cliEnvSchema>;
+type EnvName = keyof CliEnv;
+
+/** Parses the named variables once, at the start of a command; a bad one is a ConfigError. */
+export const readEnv = <const N extends EnvName>(
+  names: readonly N[],
+  env: Record<string, string | undefined>,
+): Pick<CliEnv, N> => {
+  const mask = Object.fromEntries(names.map((n) => [n, true]));
+  // zod cannot follow a generic key set through pick(); the names above are exactly the keys parsed.
+  return parseEnv("hypercode", cliEnvSchema.pick(mask as never), env) as unknown as Pick<CliEnv, N>;
+};
+
+/** A variable a command cannot do without, reported like any other configuration error. */
+export const requireEnv = <T>(name: EnvName, value: T | undefined, why: string): T => {
+  if (value === undefined) throw new ConfigError("hypercode", `  ${name}: required ${why}`);
+  return value;
+};
