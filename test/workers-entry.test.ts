@@ -1,8 +1,9 @@
 import type { ExecutionContext } from "hono";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type RestBridge, startRestBridge } from "../bridge/rest-bridge.js";
+import { type LocalRedis, startLocalRedis } from "../cli/local-redis.js";
 import { freshPrefix, redisUrl } from "./support/redis.js";
-import { liveGroupMembers, startWorkersIntake } from "./support/workers-intake.js";
+import { liveGroupMembers, startWorkersIntake, type WorkersIntake } from "./support/workers-intake.js";
 
 /**
  * The Workers entry (edge/workers/index.ts): in-process for its edge cases, then on real workerd.
@@ -96,13 +97,45 @@ describe("Workers entry, in-process", () => {
 });
 
 describe("Workers entry on workerd (wrangler dev)", () => {
+  let redis: LocalRedis;
+  let intake: WorkersIntake;
+  beforeAll(async () => {
+    // A Redis of its own, so that taking it away touches no other test.
+    redis = await startLocalRedis();
+    intake = await startWorkersIntake({ redisUrl: redis.url, prefix: freshPrefix() });
+  });
+  afterAll(async () => {
+    await intake.stop();
+    await redis.stop();
+  });
+
+  it("answers 503 with Retry-After at once while Redis is away, and recovers when it is back", async () => {
+    const ready = () => fetch(new URL("/readyz", intake.baseUrl));
+    expect((await ready()).status).toBe(200);
+    await redis.stop();
+    const t0 = performance.now();
+    const res = await ready();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("2");
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+
+    redis = await startLocalRedis({ port: redis.port });
+    const deadline = Date.now() + 5000;
+    let status = (await ready()).status;
+    while (status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await ready()).status;
+    }
+    expect(status).toBe(200);
+  });
+
   it("stop() takes down wrangler, workerd and the bridge, and can be called again", async () => {
-    const other = await startWorkersIntake({ redisUrl: redisUrl(), prefix: freshPrefix() });
-    await other.stop();
-    await other.stop();
-    expect(liveGroupMembers(other.pid)).toEqual([]);
-    await expect(fetch(new URL("/healthz", other.baseUrl))).rejects.toThrow();
-    await expect(fetch(other.bridgeUrl, { method: "POST" })).rejects.toThrow();
+    await intake.stop();
+    await intake.stop();
+    expect(liveGroupMembers(intake.pid)).toEqual([]);
+    await expect(fetch(new URL("/healthz", intake.baseUrl))).rejects.toThrow();
+    await expect(fetch(intake.bridgeUrl, { method: "POST" })).rejects.toThrow();
   });
 
   it("a misconfigured Worker answers 500 problem+json naming the variable", async () => {
