@@ -1,0 +1,266 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { keys as keyNames } from "../shared/keys.js";
+import type { RunnerConfig } from "./config.js";
+import { type Delivery, StreamConsumer } from "./consume.js";
+import { Every } from "./every.js";
+import { RunnerStopping } from "./execute.js";
+import { Heartbeat } from "./heartbeat.js";
+import { type HttpServer, startHttpServer } from "./http.js";
+import { TargetLocks } from "./lock.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { handleDelivery, type PipelineDeps } from "./pipeline.js";
+import type { Deployer, TargetCatalog } from "./ports.js";
+import { publishTargets } from "./publish.js";
+import { Reporter } from "./report.js";
+import { RetrySchedule } from "./schedule.js";
+import { StatusStore } from "./status.js";
+import { trimStream } from "./trim.js";
+
+export interface RunnerDeps {
+  readonly redis: Redis;
+  readonly catalog: TargetCatalog;
+  readonly deployer: Deployer;
+  readonly config: RunnerConfig;
+  readonly log: Logger;
+  /** Milliseconds since the epoch; injectable so tests can move time. */
+  readonly clock?: () => number;
+  /** For the backoff jitter. */
+  readonly random?: () => number;
+}
+
+export interface Runner {
+  /** Joins the group, starts the loops and the HTTP server; resolves once reading has begun. */
+  start(): Promise<void>;
+  /** Stops reading, lets the job in hand finish (or hands it back after the grace period), cleans up. */
+  stop(): Promise<void>;
+  /** The port of /healthz and /metrics, once started. */
+  readonly port: number | undefined;
+  readonly metrics: Metrics;
+}
+
+/** The longest a blocking read waits before the loop looks at its timers again. */
+const MAX_BLOCK_MS = 5000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The runner: one consumer of the request stream, taking one entry at a time through the pipeline
+ * (validate → plan → execute → report). Its own pending entries first (a previous life's work),
+ * then, in each round: a retry whose time has come, an entry a dead runner left idle, a new entry.
+ */
+export const createRunner = (deps: RunnerDeps): Runner => {
+  const { redis, config, log } = deps;
+  const clock = deps.clock ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const keys = keyNames(config.keyPrefix);
+  // Its own connection, without the short command timeout: a blocking read is meant to wait.
+  const blocking = redis.duplicate({
+    commandTimeout: MAX_BLOCK_MS + 5000,
+    enableOfflineQueue: true,
+    lazyConnect: true,
+  });
+  const consumer = new StreamConsumer(redis, blocking, keys, config.runnerId);
+  const status = new StatusStore(
+    redis,
+    keys,
+    { ttlMs: config.statusTtlMs, streamMaxLen: config.statusStreamMaxLen },
+    clock,
+  );
+  const schedule = new RetrySchedule();
+  const heartbeat = new Heartbeat({
+    intervalMs: config.heartbeatMs,
+    touch: (ids) => consumer.touch(ids),
+    onLost: (ids) => {
+      for (const id of ids) schedule.delete(id);
+      log.warn({ entry_ids: ids }, "entries this runner held were reclaimed or acknowledged elsewhere");
+    },
+    onError: (err) => log.warn({ err }, "heartbeat failed"),
+  });
+  const metrics = createMetrics({ groupInfo: () => consumer.groupInfo(), held: () => heartbeat.ids.length });
+  const stopController = new AbortController();
+  const pipeline: PipelineDeps = {
+    config,
+    consumer,
+    status,
+    deployer: deps.deployer,
+    locks: new TargetLocks(redis, keys, config.runnerId, config.lockTtlMs, (err) =>
+      log.warn({ err }, "could not renew a target lock"),
+    ),
+    heartbeat,
+    schedule,
+    report: new Reporter({ redis, keys, config, status, consumer, schedule, metrics, clock, random }),
+    log,
+    clock,
+    random,
+    stopSignal: stopController.signal,
+  };
+
+  const startedAt = new Date(clock()).toISOString();
+  let inHand: string | undefined;
+  let reading = false;
+  let stopping = false;
+  let loopDone: Promise<void> | undefined;
+  let server: HttpServer | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const publisher = new Every(
+    config.publishIntervalMs,
+    async () => {
+      await publishTargets({
+        redis,
+        keys,
+        catalog: deps.catalog,
+        runnerId: config.runnerId,
+        intervalMs: config.publishIntervalMs,
+        clock,
+        describe: () => ({ started_at: startedAt, in_hand: inHand ?? null, held: heartbeat.ids.length }),
+        onInvalid: (target, reason) =>
+          log.warn({ target, reason }, "not publishing a target the catalog listed"),
+      });
+    },
+    (err) => log.warn({ err }, "could not publish the targets"),
+  );
+  const trimmer = new Every(
+    config.trimIntervalMs,
+    async () => {
+      const r = await trimStream(redis, keys, consumer, config.streamRetentionMs, clock());
+      if (r?.removed) log.info({ removed: r.removed, min_id: r.minId }, "trimmed the request stream");
+    },
+    (err) => log.warn({ err }, "could not trim the request stream"),
+  );
+
+  const handle = async (d: Delivery) => {
+    inHand = d.id;
+    try {
+      await handleDelivery(d, pipeline);
+    } finally {
+      inHand = undefined;
+    }
+  };
+
+  const drainOwnPending = async () => {
+    let after = "0";
+    while (!stopping) {
+      const { entries, next } = await consumer.readOwnPending(after, 10);
+      if (next === undefined) return;
+      for (const d of entries) {
+        if (stopping) return;
+        await handle(d);
+      }
+      after = next;
+    }
+  };
+
+  const loop = async () => {
+    const reclaimEveryMs = Math.max(50, Math.min(config.claimIdleMs / 2, MAX_BLOCK_MS));
+    let nextReclaimAt = 0;
+    let drained = false;
+    while (!stopping) {
+      try {
+        if (!drained) {
+          await drainOwnPending();
+          drained = true;
+          continue;
+        }
+        const now = clock();
+        const due = schedule.takeDue(now);
+        if (due) {
+          const d = await consumer.redeliver(due.id, due.counted);
+          if (d) await handle(d);
+          else heartbeat.delete(due.id);
+          continue;
+        }
+        if (now >= nextReclaimAt) {
+          const d = await consumer.reclaimIdle(config.claimIdleMs);
+          if (d) {
+            log.info(
+              { entry_id: d.id, deliveries: d.deliveries },
+              "reclaimed an entry another runner left idle",
+            );
+            await handle(d);
+            continue;
+          }
+          nextReclaimAt = now + reclaimEveryMs;
+        }
+        const block = Math.min(MAX_BLOCK_MS, schedule.msUntilNext(now), nextReclaimAt - now);
+        reading = true;
+        let d: Delivery | undefined;
+        try {
+          if (stopping) break;
+          d = await consumer.readNew(block);
+        } finally {
+          reading = false;
+        }
+        if (d) await handle(d);
+      } catch (err) {
+        if (stopping) break;
+        log.error({ err }, "the read loop failed; trying again in a second");
+        await sleep(1000);
+      }
+    }
+  };
+
+  /** Ends a blocking read in progress without losing an entry it may be receiving. */
+  const interruptRead = async () => {
+    for (let i = 0; reading && i < 20; i++) {
+      await consumer.unblock().catch(() => undefined);
+      if (reading) await sleep(50);
+    }
+    if (reading) blocking.disconnect();
+  };
+
+  const health = async () => {
+    const alive = loopDone !== undefined && !stopping;
+    let redisOk = false;
+    try {
+      redisOk = (await Promise.race([redis.ping(), sleep(1000).then(() => "timeout")])) === "PONG";
+    } catch {
+      redisOk = false;
+    }
+    return {
+      ok: alive && redisOk,
+      runner_id: config.runnerId,
+      reading: alive,
+      redis: redisOk ? "ok" : "unreachable",
+      in_hand: inHand ?? null,
+      held: heartbeat.ids.length,
+    };
+  };
+
+  return {
+    get port() {
+      return server?.port;
+    },
+    metrics,
+    async start() {
+      if (loopDone) return;
+      await consumer.ensureGroup();
+      server = await startHttpServer({ port: config.port, registry: metrics.registry, health });
+      heartbeat.start();
+      publisher.start(true);
+      trimmer.start();
+      loopDone = loop().catch((err) => log.fatal({ err }, "the read loop died"));
+      log.info({ port: server.port, group: keys.requestStream }, "runner started");
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        const grace = setTimeout(() => stopController.abort(new RunnerStopping()), config.stopGraceMs);
+        await interruptRead();
+        await loopDone;
+        clearTimeout(grace);
+        await Promise.all([heartbeat.stop(), publisher.stop(), trimmer.stop()]);
+        // Entries waiting for a retry or a lock: idle enough for any other runner to take them now.
+        await consumer
+          .touch(schedule.ids(), config.claimIdleMs)
+          .catch((err) => log.warn({ err }, "hand-back failed"));
+        await redis.hdel(keys.runners, config.runnerId).catch(() => undefined);
+        await server?.close();
+        blocking.disconnect();
+        log.info("runner stopped");
+      })();
+      return stopped;
+    },
+  };
+};

@@ -1,0 +1,102 @@
+import type { Redis } from "ioredis";
+import type { Keys } from "../shared/keys.js";
+import { SCRIPTS } from "../shared/lua/scripts.generated.js";
+import { allowedFrom, type ImprovementRequest, type RequestState } from "../shared/protocol/index.js";
+import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
+import type { RedisArg } from "../shared/redis/port.js";
+import { runJsonScript } from "../shared/redis/run-script.js";
+
+export interface Move {
+  /** One line a human reads in the status and the timeline. */
+  readonly detail?: string;
+  /** Fields stored with the move (empty and undefined values are left out). */
+  readonly fields?: Record<string, string | number | undefined>;
+  /** Creates the record with these fields if there is none (entries agents wrote straight to the stream). */
+  readonly create?: Record<string, string>;
+  /** The states the move may start from; by default those the state machine allows. */
+  readonly from?: readonly RequestState[];
+}
+
+export type MoveResult =
+  | { ok: true; from: RequestState | null }
+  | { ok: false; error: "invalid_transition" | "not_found"; current?: RequestState };
+
+export interface StatusHead {
+  readonly state?: RequestState;
+  readonly entryId?: string;
+  readonly runnerId?: string;
+}
+
+export interface StatusOptions {
+  readonly ttlMs: number;
+  readonly streamMaxLen: number;
+}
+
+/** What a status record holds about its request, for entries that have no record yet. */
+export const recordFields = (request: ImprovementRequest, entryId: string): Record<string, string> => ({
+  agent_id: request.agent_id,
+  target_agent: request.target_agent,
+  action: request.payload.action,
+  entry_id: entryId,
+  request: JSON.stringify(request),
+  created_at: request.created_at,
+});
+
+/**
+ * Request status records. Every change goes through transition.lua, which checks the state
+ * machine, and appends the move to the status stream and the request's timeline, in one step.
+ */
+export class StatusStore {
+  private readonly scripts: IoredisAdapter;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly opts: StatusOptions,
+    private readonly clock: () => number,
+  ) {
+    this.scripts = new IoredisAdapter(redis);
+  }
+
+  /** The script call for a move, for callers that must run it inside a MULTI with other commands. */
+  call(requestId: string, to: RequestState, move: Move = {}): { keys: string[]; args: RedisArg[] } {
+    const from = move.from ?? allowedFrom(to);
+    const extra = Object.entries(move.fields ?? {}).flatMap(([k, v]) =>
+      v === undefined || v === "" ? [] : [k, String(v)],
+    );
+    return {
+      keys: [this.keys.request(requestId), this.keys.statusStream, this.keys.requestEvents(requestId)],
+      args: [
+        requestId,
+        to,
+        `,${from.join(",")},`,
+        new Date(this.clock()).toISOString(),
+        move.detail ?? "",
+        this.opts.ttlMs,
+        this.opts.streamMaxLen,
+        move.create ? JSON.stringify(move.create) : "",
+        ...extra,
+      ],
+    };
+  }
+
+  async move(requestId: string, to: RequestState, move: Move = {}): Promise<MoveResult> {
+    const { keys, args } = this.call(requestId, to, move);
+    return runJsonScript<MoveResult>(this.scripts, SCRIPTS.transition, keys, args);
+  }
+
+  /** The record's state, the stream entry it belongs to and the runner that last ran it, if any. */
+  async head(requestId: string): Promise<StatusHead> {
+    const [state, entryId, runnerId] = await this.redis.hmget(
+      this.keys.request(requestId),
+      "state",
+      "entry_id",
+      "runner_id",
+    );
+    return {
+      state: (state ?? undefined) as RequestState | undefined,
+      entryId: entryId ?? undefined,
+      runnerId: runnerId ?? undefined,
+    };
+  }
+}

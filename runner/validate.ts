@@ -1,0 +1,79 @@
+import {
+  decodeStreamEntry,
+  type ImprovementRequest,
+  isTerminal,
+  type RequestState,
+} from "../shared/protocol/index.js";
+import type { Delivery } from "./consume.js";
+import { PolicyRefusal } from "./errors.js";
+import type { Deployer } from "./ports.js";
+import { recordFields, type StatusStore } from "./status.js";
+
+/** What the runner makes of an entry before it takes any lock. */
+export type Verdict =
+  /** Cannot be read as a request at all (or claims another entry's request id): dead-letter it. */
+  | { kind: "garbage"; reason: string; request?: ImprovementRequest }
+  /** Finished before (a redelivery): acknowledge it, do nothing else. */
+  | { kind: "finished"; request: ImprovementRequest; state: RequestState }
+  /** Handed out more often than allowed: dead-letter it without trying again. */
+  | { kind: "exhausted"; request: ImprovementRequest }
+  /** The runner's own policy refuses it: `rejected`, Docker untouched. */
+  | { kind: "refused"; request: ImprovementRequest; refusal: PolicyRefusal }
+  /** The check itself failed (say, Docker unreachable): retried like a failed deploy. */
+  | { kind: "error"; request: ImprovementRequest; error: unknown }
+  | { kind: "valid"; request: ImprovementRequest; state: RequestState; direct: boolean };
+
+export interface ValidateDeps {
+  readonly status: StatusStore;
+  readonly deployer: Deployer;
+  readonly maxDeliveries: number;
+}
+
+const describeIssues = (issues: { path: PropertyKey[]; message: string }[] = []): string =>
+  issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`)
+    .join("; ");
+
+/**
+ * Decodes the entry with the shared schema and checks it against the target's policy again:
+ * Redis is not a trust boundary, anything could have written the entry.
+ */
+export const validate = async (d: Delivery, deps: ValidateDeps): Promise<Verdict> => {
+  const decoded = decodeStreamEntry(d.id, d.fields);
+  if (!decoded.ok) {
+    const issues = describeIssues(decoded.issues);
+    return { kind: "garbage", reason: issues ? `${decoded.reason}: ${issues}` : decoded.reason };
+  }
+  const { request, direct } = decoded;
+  const head = await deps.status.head(request.request_id);
+  if (head.entryId !== undefined && head.entryId !== d.id) {
+    return {
+      kind: "garbage",
+      reason: `request_id '${request.request_id}' already belongs to stream entry ${head.entryId}`,
+    };
+  }
+  if (head.state && isTerminal(head.state)) return { kind: "finished", request, state: head.state };
+
+  let state = head.state;
+  if (state === undefined) {
+    // Written straight to the stream (or its record expired): the runner opens the record itself.
+    const created = await deps.status.move(request.request_id, "queued", {
+      create: recordFields(request, d.id),
+      detail: direct
+        ? "read from the stream (written without the intake)"
+        : "status record recreated by the runner",
+    });
+    state = created.ok ? "queued" : (created.current ?? "queued");
+    if (isTerminal(state)) return { kind: "finished", request, state };
+  }
+  if (d.deliveries > deps.maxDeliveries) return { kind: "exhausted", request };
+
+  try {
+    await deps.deployer.validate(request);
+  } catch (err) {
+    if (err instanceof PolicyRefusal) return { kind: "refused", request, refusal: err };
+    return { kind: "error", request, error: err };
+  }
+  return { kind: "valid", request, state, direct };
+};
