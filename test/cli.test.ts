@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../cli/local-redis.js";
+import { intakeEnvSchema } from "../edge/config.js";
 import { hashApiKey } from "../shared/api-key.js";
 import { keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
@@ -332,6 +333,13 @@ describe("hypercode errors and help", () => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`hypercode: ${message}\nRun '${help}' for usage.\n`);
+  });
+
+  it("intake --help names every variable the intake reads", async () => {
+    const help = (await runCli(["intake", "--help"])).stdout;
+    for (const name of Object.keys(intakeEnvSchema.in.shape)) {
+      expect(help).toMatch(new RegExp(`^  ${name}\\s`, "m"));
+    }
   });
 
   it("--help documents every command, the exit codes, and each command's own options", async () => {

@@ -26,7 +26,9 @@ Environment:
   MAX_BODY_BYTES         largest request body (default 65536)
   IDEMPOTENCY_TTL        how long an Idempotency-Key is remembered (default 24h)
   STATUS_TTL             how long a request's status is kept (default 7d)
-  STATUS_STREAM_MAXLEN   approximate length cap of the status stream (default 100000)`,
+  STATUS_STREAM_MAXLEN   approximate length cap of the status stream (default 100000)
+  FEED_POLL              how often a live status feed looks for new transitions (default 500ms)
+  FEED_MAX               a live feed closes after this long; clients resume with Last-Event-ID (default 5m)`,
   async run(argv, ctx) {
     const { positionals } = parseOrUsage("intake", () =>
       parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
