@@ -13,7 +13,7 @@ export const COMMANDS: readonly Command[] = [
   intakeCommand,
   bridgeCommand,
   ...agentsCommands,
-  // `hypercode runner` joins here once runner/ exports its start function.
+  // `hypercode runner` joins here once the runner is complete (runner/main.ts, startRunner).
 ];
 
 const HELP = `Usage: hypercode <command> [options]

@@ -89,7 +89,7 @@ Environment:
         },
       );
       closers.unshift(() => intake.close());
-      // The runner starts here too, once runner/ exports its entry point.
+      // The runner starts here too once it is complete (runner/main.ts, startRunner).
 
       const envPrefix = [
         `REDIS_URL=${displayUrl(redisUrl)}`,
