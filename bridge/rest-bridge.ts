@@ -1,9 +1,9 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type Redis, ReplyError } from "ioredis";
+import { listen } from "../shared/node/listen.js";
 import { createIoredisClient } from "../shared/redis/ioredis-adapter.js";
 import { bearerToken } from "./auth.js";
-import { listen } from "./listen.js";
 import { BridgeRequestError, type Command, encodeReply, parseCommand, parseCommandList } from "./protocol.js";
 
 /**

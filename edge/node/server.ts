@@ -1,4 +1,4 @@
-import { serve } from "@hono/node-server";
+import { listen } from "../../shared/node/listen.js";
 import { createIoredisClient, IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
 import { createApp } from "../app.js";
 import { parseIntakeConfig } from "../config.js";
@@ -38,24 +38,18 @@ export const startNodeIntake = async (opts: NodeIntakeOptions): Promise<NodeInta
     newId: () => crypto.randomUUID(),
     runtime: "node",
   });
-  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
-    (resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) =>
-        resolve({ server: s, port: info.port }),
-      );
-      s.once("error", reject);
-    },
-  );
-  const shownHost = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host;
+  const server = await listen(app.fetch, { port: opts.port, host: opts.host }).catch((err) => {
+    client.disconnect();
+    throw err;
+  });
+  const wildcard = opts.host === "0.0.0.0" || opts.host === "::";
   return {
-    url: `http://${shownHost}:${port}`,
-    port,
+    url: wildcard ? `http://127.0.0.1:${server.port}` : server.url,
+    port: server.port,
     close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Idle keep-alive sockets would hold close() open until they time out.
-      if ("closeAllConnections" in server) server.closeAllConnections();
-      await closed;
-      client.disconnect();
+      await server.close();
+      // QUIT lets ioredis drop its timers; when Redis is gone it fails at once (no offline queue).
+      await client.quit().catch(() => client.disconnect());
     },
   };
 };

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { generateApiKey, hashApiKey } from "../../shared/api-key.js";
+import { addAgent as addAgentToStore, revokeAgent as revokeAgentInStore } from "../../cli/agents-store.js";
 import { keys } from "../../shared/keys.js";
 import { SCRIPTS } from "../../shared/lua/scripts.generated.js";
 import {
@@ -19,36 +19,21 @@ export interface AgentSpec {
   windowMs?: number;
 }
 
-/** Adds an agent through the same script the CLI uses and returns its key. */
+/** Adds an agent through the CLI's own store and returns its key. */
 export const addAgent = async (client: Redis, prefix: string, spec: AgentSpec): Promise<string> => {
-  const key = generateApiKey(spec.id);
-  const k = keys(prefix);
-  const r = await runJsonScript<{ ok: boolean }>(
-    new IoredisAdapter(client),
-    SCRIPTS.agent_put,
-    [k.agent(spec.id), k.agentIndex],
-    [
-      spec.id,
-      await hashApiKey(key),
-      JSON.stringify(spec.targets),
-      JSON.stringify(spec.actions),
-      spec.rate ?? 1000,
-      spec.windowMs ?? 60_000,
-      new Date().toISOString(),
-      "1",
-    ],
-  );
-  if (!r.ok) throw new Error(`agent_put refused ${spec.id}`);
-  return key;
+  const r = await addAgentToStore(new IoredisAdapter(client), keys(prefix), {
+    agentId: spec.id,
+    targets: spec.targets,
+    actions: spec.actions,
+    rate: { limit: spec.rate ?? 1000, windowMs: spec.windowMs ?? 60_000 },
+    replace: true,
+  });
+  if (r.outcome === "exists") throw new Error(`agent ${spec.id} exists`);
+  return r.apiKey;
 };
 
 export const revokeAgent = async (client: Redis, prefix: string, id: string): Promise<void> => {
-  await runJsonScript(
-    new IoredisAdapter(client),
-    SCRIPTS.agent_revoke,
-    [keys(prefix).agent(id)],
-    [new Date().toISOString()],
-  );
+  await revokeAgentInStore(new IoredisAdapter(client), keys(prefix), id);
 };
 
 /** Publishes a target the way a runner does. */
