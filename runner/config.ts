@@ -45,6 +45,8 @@ const runnerEnvSchema = (defaultRunnerId: string) =>
       TRIM_INTERVAL: duration("1m"),
       PUBLISH_INTERVAL: duration("10s"),
       RUNNER_PORT: int(9464, 0, 65_535),
+      // Every interface by default: Prometheus scrapes the runner from another container.
+      RUNNER_HOST: z.string().min(1).default("0.0.0.0"),
       HEALTH_TIMEOUT: duration("60s"),
       STOP_GRACE: duration("30s"),
       STATUS_TTL: duration("7d"),
@@ -77,6 +79,7 @@ const runnerEnvSchema = (defaultRunnerId: string) =>
       trimIntervalMs: e.TRIM_INTERVAL,
       publishIntervalMs: e.PUBLISH_INTERVAL,
       port: e.RUNNER_PORT,
+      host: e.RUNNER_HOST,
       healthTimeoutMs: e.HEALTH_TIMEOUT,
       stopGraceMs: e.STOP_GRACE,
       statusTtlMs: e.STATUS_TTL,

@@ -197,6 +197,9 @@ export const createRunner = (deps: RunnerDeps): Runner => {
         if (stopping) break;
         log.error({ err }, "the read loop failed; trying again in a second");
         await sleep(1000);
+        // A Redis that restarted without its data has lost the group too.
+        if (err instanceof Error && err.message.includes("NOGROUP"))
+          await consumer.ensureGroup().catch(() => undefined);
       }
     }
   };
@@ -236,7 +239,12 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     async start() {
       if (loopDone) return;
       await consumer.ensureGroup();
-      server = await startHttpServer({ port: config.port, registry: metrics.registry, health });
+      server = await startHttpServer({
+        port: config.port,
+        host: config.host,
+        registry: metrics.registry,
+        health,
+      });
       heartbeat.start();
       publisher.start(true);
       trimmer.start();

@@ -191,6 +191,17 @@ describe("runner: consumption", () => {
     );
   });
 
+  it("recreates the group when Redis lost it (a restart without persistence) and goes on", async () => {
+    await startTestRunner(prefix);
+    const before = newRequest();
+    await enqueue(client, prefix, before);
+    await waitForState(client, prefix, before.request_id, "succeeded");
+    await client.del(k.requestStream); // the stream and its group, as after a restart with no data
+    const after = newRequest();
+    await enqueue(client, prefix, after);
+    await waitForState(client, prefix, after.request_id, "succeeded");
+  });
+
   it("waits for a target locked by another runner without counting a failed delivery", async () => {
     await client.set(k.targetLock("test-agent"), "runner-z#token", "PX", 60_000);
     const t = await startTestRunner(prefix);
@@ -361,6 +372,49 @@ describe("runner: one deploy per target", () => {
       r6.request_id,
     ]);
     await waitFor("every entry acked", async () => (await pendingEntries(client, prefix)).length === 0);
+  });
+
+  it("coalesces requests that another runner holds, waiting for the lock, and acknowledges them", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const calls: NonNullable<ConstructorParameters<typeof TestDeployer>[2]> = [];
+    const behaviour = async (ctx: { request: { request_id: string } }) => {
+      if (ctx.request.request_id === first.request_id) await gate;
+      return { state: "succeeded" as const, detail: "ok" };
+    };
+    const first = newRequest({ action: "restart" });
+    await startTestRunner(prefix, { deployer: new TestDeployer("runner-a", behaviour, calls) });
+    await enqueue(client, prefix, first);
+    await waitFor("the first deploy to start", () => calls.length === 1);
+    const b = await startTestRunner(prefix, {
+      env: { RUNNER_ID: "runner-b" },
+      deployer: new TestDeployer("runner-b", behaviour, calls),
+    });
+    const rest = [
+      newRequest({ action: "restart" }),
+      newRequest({ action: "restart" }),
+      newRequest({ action: "restart" }),
+    ];
+    for (const r of rest) await enqueue(client, prefix, r);
+    await waitFor("runner-b to hold all three, waiting for the lock", async () => {
+      const pel = await pendingEntries(client, prefix);
+      return pel.filter(([, owner]) => owner === "runner-b").length === 3 && b.deployer.validations >= 3;
+    });
+    release();
+
+    await waitFor("every entry acked", async () => (await pendingEntries(client, prefix)).length === 0);
+    const states = await Promise.all(
+      rest.map(async (r) => (await statusOf(client, prefix, r.request_id)).state),
+    );
+    expect(states.filter((s) => s === "succeeded")).toHaveLength(1);
+    expect(states.filter((s) => s === "coalesced")).toHaveLength(2);
+    expect(calls).toHaveLength(2);
+    const carrier = rest[states.indexOf("succeeded")]!;
+    for (const r of rest.filter((x) => x !== carrier)) {
+      expect((await statusOf(client, prefix, r.request_id)).coalesced_into).toBe(carrier.request_id);
+    }
   });
 
   it("never runs two deploys of one target at once across two runners", async () => {

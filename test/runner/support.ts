@@ -101,6 +101,7 @@ export const testEnv = (prefix: string, env: Record<string, string> = {}): Recor
   LOCK_TTL: "2s",
   PUBLISH_INTERVAL: "1s",
   RUNNER_PORT: "0",
+  RUNNER_HOST: "127.0.0.1",
   STOP_GRACE: "10s",
   LOG_LEVEL: process.env.TEST_RUNNER_LOG ?? "silent",
   ...env,
