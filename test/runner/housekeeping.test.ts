@@ -1,16 +1,17 @@
 import type { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StreamConsumer } from "../../runner/consume.js";
 import { PermanentError } from "../../runner/errors.js";
 import { trimStream } from "../../runner/trim.js";
-import { keys, RUNNER_GROUP } from "../../shared/keys.js";
+import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import { publishedTarget } from "../../shared/protocol/index.js";
-import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
 import {
   enqueue,
+  newGate,
   newRequest,
+  perTestPrefix,
+  readAs,
   startTestRunner,
-  stopAllRunners,
   TestCatalog,
   TestDeployer,
   waitFor,
@@ -19,19 +20,8 @@ import {
 
 let client: Redis;
 let prefix: string;
-let k: ReturnType<typeof keys>;
-
-beforeEach(() => {
-  client = testClient();
-  prefix = freshPrefix();
-  k = keys(prefix);
-});
-
-afterEach(async () => {
-  await stopAllRunners();
-  await deletePrefix(client, prefix);
-  await client.quit();
-});
+let k: Keys;
+perTestPrefix((t) => ({ client, prefix, k } = t));
 
 const streamIds = async () => (await client.xrange(k.requestStream, "-", "+")).map(([id]) => id);
 
@@ -40,16 +30,7 @@ describe("trimming the request stream", () => {
     for (const id of ["1000-0", "2000-0", "3000-0", "4000-0"])
       await client.xadd(k.requestStream, id, "payload", "{}");
     await client.xgroup("CREATE", k.requestStream, RUNNER_GROUP, "0");
-    await client.xreadgroup(
-      "GROUP",
-      RUNNER_GROUP,
-      "dead-runner",
-      "COUNT",
-      3,
-      "STREAMS",
-      k.requestStream,
-      ">",
-    );
+    await readAs(client, k, "dead-runner", 3);
     await client.xack(k.requestStream, RUNNER_GROUP, "1000-0", "3000-0");
     const consumer = new StreamConsumer(client, client, k, "trimmer");
     const retention = 60_000;
@@ -68,16 +49,7 @@ describe("trimming the request stream", () => {
 
     // A recent entry, read and acked, is kept by the retention; the old one goes.
     const recent = (await client.xadd(k.requestStream, "*", "payload", "{}")) as string;
-    await client.xreadgroup(
-      "GROUP",
-      RUNNER_GROUP,
-      "dead-runner",
-      "COUNT",
-      2,
-      "STREAMS",
-      k.requestStream,
-      ">",
-    );
+    await readAs(client, k, "dead-runner", 2);
     await client.xack(k.requestStream, RUNNER_GROUP, "4000-0", recent);
     await trimStream(client, k, consumer, retention, Date.now());
     expect(await streamIds()).toEqual([recent]);
@@ -94,13 +66,10 @@ describe("trimming the request stream", () => {
 
 describe("metrics and health", () => {
   it("exposes counters, the deploy duration, queue lag and pending count", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const gate = newGate();
     const deployer = new TestDeployer("runner-a", async (ctx) => {
       if (ctx.request.payload.action === "rebuild") throw new PermanentError("no build context");
-      if (ctx.request.target_agent === "gated") await gate;
+      if (ctx.request.target_agent === "gated") await gate.wait;
       return { state: "succeeded", detail: "ok" };
     });
     const t = await startTestRunner(prefix, { deployer });
@@ -136,7 +105,7 @@ describe("metrics and health", () => {
       await metric('hypercode_runner_deploy_duration_seconds_count{action="redeploy",outcome="succeeded"}'),
     ).toMatch(/ 1$/);
 
-    release();
+    gate.open();
     await waitFor(
       "the queue to drain",
       async () => (await metric("hypercode_runner_queue_lag")) === "hypercode_runner_queue_lag 0",

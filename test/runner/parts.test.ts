@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backoffMs } from "../../runner/backoff.js";
 import { parseRunnerConfig } from "../../runner/config.js";
 import { StreamConsumer } from "../../runner/consume.js";
@@ -9,10 +9,9 @@ import { Heartbeat } from "../../runner/heartbeat.js";
 import { TargetLocks } from "../../runner/lock.js";
 import { coalesceKey, pickCoalesced } from "../../runner/plan.js";
 import { ConfigError } from "../../shared/config/parse.js";
-import { keys, RUNNER_GROUP } from "../../shared/keys.js";
+import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import type { ImprovementPayload } from "../../shared/protocol/index.js";
-import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
-import { newRequest, sleep, waitFor } from "./support.js";
+import { newRequest, perTestPrefix, readAs, sleep, waitFor } from "./support.js";
 
 describe("runner config", () => {
   it("has defaults, and derives the heartbeat from the claim idle time", () => {
@@ -166,17 +165,8 @@ describe("timed loops", () => {
 
 describe("Redis parts", () => {
   let client: Redis;
-  let prefix: string;
-  let k: ReturnType<typeof keys>;
-  beforeEach(() => {
-    client = testClient();
-    prefix = freshPrefix();
-    k = keys(prefix);
-  });
-  afterEach(async () => {
-    await deletePrefix(client, prefix);
-    await client.quit();
-  });
+  let k: Keys;
+  perTestPrefix((t) => ({ client, k } = t));
 
   it("a target lock: one holder, growing fences, renewed and released only by its owner", async () => {
     const errors: unknown[] = [];
@@ -216,7 +206,7 @@ describe("Redis parts", () => {
   it("a heartbeat touch never steals an entry another consumer has claimed; redelivery checks ownership", async () => {
     const id = (await client.xadd(k.requestStream, "*", "payload", "{}")) as string;
     await client.xgroup("CREATE", k.requestStream, RUNNER_GROUP, "0");
-    await client.xreadgroup("GROUP", RUNNER_GROUP, "runner-a", "STREAMS", k.requestStream, ">");
+    await readAs(client, k, "runner-a", 1);
     const a = new StreamConsumer(client, client, k, "runner-a");
     const b = new StreamConsumer(client, client, k, "runner-b");
     expect(await a.touch([id])).toEqual([]);

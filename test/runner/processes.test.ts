@@ -3,17 +3,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { keys } from "../../shared/keys.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Keys } from "../../shared/keys.js";
 import { ROOT } from "../support/cli.js";
-import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
 import {
   enqueue,
   newRequest,
   pendingEntries,
+  perTestPrefix,
   startTestRunner,
   statusOf,
-  stopAllRunners,
   testEnv,
   timeline,
   waitFor,
@@ -48,21 +47,12 @@ afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
 
 let client: Redis;
 let prefix: string;
-let k: ReturnType<typeof keys>;
+let k: Keys;
+perTestPrefix((t) => ({ client, prefix, k } = t));
 const children = new Set<ChildProcess>();
-
-beforeEach(() => {
-  client = testClient();
-  prefix = freshPrefix();
-  k = keys(prefix);
-});
-
-afterEach(async () => {
+afterEach(() => {
   for (const c of children) c.kill("SIGKILL");
   children.clear();
-  await stopAllRunners();
-  await deletePrefix(client, prefix);
-  await client.quit();
 });
 
 interface Child {

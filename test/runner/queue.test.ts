@@ -1,17 +1,18 @@
 import type { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PermanentError, PolicyRefusal, TransientError } from "../../runner/errors.js";
-import { keys, RUNNER_GROUP } from "../../shared/keys.js";
-import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
+import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import {
   deadLetters,
   enqueue,
+  newGate,
   newRequest,
   pendingEntries,
+  perTestPrefix,
+  readAs,
   sleep,
   startTestRunner,
   statusOf,
-  stopAllRunners,
   succeedAfter,
   TestDeployer,
   timeline,
@@ -21,19 +22,8 @@ import {
 
 let client: Redis;
 let prefix: string;
-let k: ReturnType<typeof keys>;
-
-beforeEach(() => {
-  client = testClient();
-  prefix = freshPrefix();
-  k = keys(prefix);
-});
-
-afterEach(async () => {
-  await stopAllRunners();
-  await deletePrefix(client, prefix);
-  await client.quit();
-});
+let k: Keys;
+perTestPrefix((t) => ({ client, prefix, k } = t));
 
 const createGroup = () => client.xgroup("CREATE", k.requestStream, RUNNER_GROUP, "0", "MKSTREAM");
 
@@ -147,7 +137,7 @@ describe("runner: consumption", () => {
     await enqueue(client, prefix, old1);
     await enqueue(client, prefix, old2);
     // runner-a read them, then died before acknowledging.
-    await client.xreadgroup("GROUP", RUNNER_GROUP, "runner-a", "COUNT", 2, "STREAMS", k.requestStream, ">");
+    await readAs(client, k, "runner-a", 2);
     const fresh = newRequest({ action: "restart" }, { target_agent: "a3" });
     await enqueue(client, prefix, fresh);
 
@@ -288,7 +278,7 @@ describe("runner: failures", () => {
     const r = newRequest();
     const entryId = await enqueue(client, prefix, r);
     // A poison entry that crashed three runners already: pending on a dead one, delivered 3 times.
-    await client.xreadgroup("GROUP", RUNNER_GROUP, "dead-runner", "STREAMS", k.requestStream, ">");
+    await readAs(client, k, "dead-runner", 1);
     await client.xclaim(
       k.requestStream,
       RUNNER_GROUP,
@@ -338,12 +328,9 @@ describe("runner: failures", () => {
 
 describe("runner: one deploy per target", () => {
   it("coalesces identical requests that piled up during a deploy; a different one ends the run", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const gate = newGate();
     const deployer = new TestDeployer("runner-a", async (ctx, attempt) => {
-      if (ctx.request.request_id === first.request_id) await gate;
+      if (ctx.request.request_id === first.request_id) await gate.wait;
       return { state: "succeeded", detail: `attempt ${attempt}` };
     });
     const first = newRequest({ action: "rebuild", build_args: { A: "1" } });
@@ -356,7 +343,7 @@ describe("runner: one deploy per target", () => {
     const scale = newRequest({ action: "scale", replicas: 2 });
     const r6 = same();
     for (const r of [r2, r3, r4, scale, r6]) await enqueue(client, prefix, r);
-    release();
+    gate.open();
 
     await waitForState(client, prefix, r6.request_id, "succeeded");
     for (const r of [r3, r4]) {
@@ -375,13 +362,10 @@ describe("runner: one deploy per target", () => {
   });
 
   it("coalesces requests that another runner holds, waiting for the lock, and acknowledges them", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const gate = newGate();
     const calls: NonNullable<ConstructorParameters<typeof TestDeployer>[2]> = [];
     const behaviour = async (ctx: { request: { request_id: string } }) => {
-      if (ctx.request.request_id === first.request_id) await gate;
+      if (ctx.request.request_id === first.request_id) await gate.wait;
       return { state: "succeeded" as const, detail: "ok" };
     };
     const first = newRequest({ action: "restart" });
@@ -402,7 +386,7 @@ describe("runner: one deploy per target", () => {
       const pel = await pendingEntries(client, prefix);
       return pel.filter(([, owner]) => owner === "runner-b").length === 3 && b.deployer.validations >= 3;
     });
-    release();
+    gate.open();
 
     await waitFor("every entry acked", async () => (await pendingEntries(client, prefix)).length === 0);
     const states = await Promise.all(

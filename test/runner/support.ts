@@ -1,16 +1,17 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
+import { afterEach, beforeEach } from "vitest";
 import { parseRunnerConfig, type RunnerConfig } from "../../runner/config.js";
 import type { DeployContext, Deployer, DeployOutcome, Target, TargetCatalog } from "../../runner/ports.js";
 import { createRunner, type Runner } from "../../runner/runner.js";
-import { keys, RUNNER_GROUP } from "../../shared/keys.js";
+import { type Keys, keys, RUNNER_GROUP } from "../../shared/keys.js";
 import {
   encodeStreamFields,
   type ImprovementPayload,
   type ImprovementRequest,
 } from "../../shared/protocol/index.js";
-import { redisUrl, testClient } from "../support/redis.js";
+import { deletePrefix, freshPrefix, redisUrl, testClient } from "../support/redis.js";
 
 /**
  * The queue side's own test doubles for the Docker side: a deployer whose behaviour each test
@@ -31,6 +32,43 @@ export interface DeployCall {
 export type Behaviour = (ctx: DeployContext, attempt: number) => Promise<DeployOutcome>;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A promise a test opens when it wants: holds a deploy until the test has set the scene. */
+export const newGate = () => {
+  let open!: () => void;
+  const wait = new Promise<void>((r) => {
+    open = r;
+  });
+  return { wait, open };
+};
+
+export interface PerTest {
+  client: Redis;
+  prefix: string;
+  k: Keys;
+}
+
+/**
+ * A client and a fresh key prefix for each test; afterwards the test's runners are stopped and
+ * every key under the prefix is deleted.
+ */
+export const perTestPrefix = (use: (t: PerTest) => void): void => {
+  let current: PerTest;
+  beforeEach(() => {
+    const prefix = freshPrefix();
+    current = { client: testClient(), prefix, k: keys(prefix) };
+    use(current);
+  });
+  afterEach(async () => {
+    await stopAllRunners();
+    await deletePrefix(current.client, current.prefix);
+    await current.client.quit();
+  });
+};
+
+/** Reads up to `count` new entries as `consumer`, leaving them pending on it (as if it had died). */
+export const readAs = (client: Redis, k: Keys, consumer: string, count: number) =>
+  client.xreadgroup("GROUP", RUNNER_GROUP, consumer, "COUNT", count, "STREAMS", k.requestStream, ">");
 
 /** Rolls out after `ms`, reporting progress and checking the lock the way a real deployer must. */
 export const succeedAfter =
