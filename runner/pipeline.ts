@@ -117,6 +117,8 @@ const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
       case "superseded":
         return await report.superseded(d, exec.current, log);
       case "handed_back":
+        // No more beats for it: they would reset the idle time the hand-back sets.
+        deps.heartbeat.delete(d.id);
         return await report.handedBack(d, r, log);
       case "error":
         return await report.failure(d, r, exec.error, log);

@@ -6,9 +6,12 @@ export interface Waiting {
 }
 
 /**
- * Entries this runner left pending, to take up again at a given time. Held in memory only: if the
- * runner dies, its heartbeat stops and other runners reclaim these entries from the group's
- * pending list, so nothing that matters lives only here.
+ * Entries this runner left pending, to take up again at a given time (a retry after a backoff, or
+ * a look at a target that was locked). Why not a delayed-retry zset in Redis: the entry would then
+ * live in two places (the zset and the group's pending list) and need a claim protocol of its own.
+ * Left pending, it stays in the one place Redis already guards: its delivery count is the pending
+ * list's, the heartbeat keeps it this runner's while it waits, and if the runner dies other
+ * runners reclaim it from the pending list. So nothing that matters lives only in this map.
  */
 export class RetrySchedule {
   private readonly waiting = new Map<string, Waiting>();
