@@ -12,6 +12,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { handleDelivery, type PipelineDeps } from "./pipeline.js";
 import type { Deployer, TargetCatalog } from "./ports.js";
 import { publishTargets } from "./publish.js";
+import { MAX_BLOCK_MS, ReadLoop } from "./read-loop.js";
 import { Reporter } from "./report.js";
 import { RetrySchedule } from "./schedule.js";
 import { StatusStore } from "./status.js";
@@ -38,9 +39,6 @@ export interface Runner {
   readonly port: number | undefined;
   readonly metrics: Metrics;
 }
-
-/** The longest a blocking read waits before the loop looks at its timers again. */
-const MAX_BLOCK_MS = 5000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -77,7 +75,11 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     },
     onError: (err) => log.warn({ err }, "heartbeat failed"),
   });
-  const metrics = createMetrics({ groupInfo: () => consumer.groupInfo(), held: () => heartbeat.ids.length });
+  const metrics = createMetrics({
+    // A scrape while the stream does not exist (yet, or any more) shows no queue, not an error.
+    groupInfo: () => consumer.groupInfo().catch(() => undefined),
+    held: () => heartbeat.ids.length,
+  });
   const stopController = new AbortController();
   const pipeline: PipelineDeps = {
     config,
@@ -98,9 +100,7 @@ export const createRunner = (deps: RunnerDeps): Runner => {
 
   const startedAt = new Date(clock()).toISOString();
   let inHand: string | undefined;
-  let reading = false;
-  let stopping = false;
-  let loopDone: Promise<void> | undefined;
+  let started = false;
   let server: HttpServer | undefined;
   let stopped: Promise<void> | undefined;
 
@@ -130,91 +130,26 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     (err) => log.warn({ err }, "could not trim the request stream"),
   );
 
-  const handle = async (d: Delivery) => {
-    inHand = d.id;
-    try {
-      await handleDelivery(d, pipeline);
-    } finally {
-      inHand = undefined;
-    }
-  };
-
-  const drainOwnPending = async () => {
-    let after = "0";
-    while (!stopping) {
-      const { entries, next } = await consumer.readOwnPending(after, 10);
-      if (next === undefined) return;
-      for (const d of entries) {
-        if (stopping) return;
-        await handle(d);
-      }
-      after = next;
-    }
-  };
-
-  const loop = async () => {
-    const reclaimEveryMs = Math.max(50, Math.min(config.claimIdleMs / 2, MAX_BLOCK_MS));
-    let nextReclaimAt = 0;
-    let drained = false;
-    while (!stopping) {
+  const reader = new ReadLoop({
+    consumer,
+    blocking,
+    schedule,
+    heartbeat,
+    claimIdleMs: config.claimIdleMs,
+    clock,
+    log,
+    handle: async (d: Delivery) => {
+      inHand = d.id;
       try {
-        if (!drained) {
-          await drainOwnPending();
-          drained = true;
-          continue;
-        }
-        const now = clock();
-        const due = schedule.takeDue(now);
-        if (due) {
-          const d = await consumer.redeliver(due.id, due.counted);
-          if (d) await handle(d);
-          else heartbeat.delete(due.id);
-          continue;
-        }
-        if (now >= nextReclaimAt) {
-          const d = await consumer.reclaimIdle(config.claimIdleMs);
-          if (d) {
-            log.info(
-              { entry_id: d.id, deliveries: d.deliveries },
-              "reclaimed an entry another runner left idle",
-            );
-            await handle(d);
-            continue;
-          }
-          nextReclaimAt = now + reclaimEveryMs;
-        }
-        const block = Math.min(MAX_BLOCK_MS, schedule.msUntilNext(now), nextReclaimAt - now);
-        reading = true;
-        let d: Delivery | undefined;
-        try {
-          if (stopping) break;
-          d = await consumer.readNew(block);
-        } finally {
-          reading = false;
-        }
-        if (d) await handle(d);
-      } catch (err) {
-        if (stopping) break;
-        log.error({ err }, "the read loop failed; trying again in a second");
-        await sleep(1000);
-        // A Redis that restarted without its data has lost the group too.
-        if (err instanceof Error && err.message.includes("NOGROUP"))
-          await consumer.ensureGroup().catch(() => undefined);
+        await handleDelivery(d, pipeline);
+      } finally {
+        inHand = undefined;
       }
-    }
-  };
-
-  /** Ends a blocking read in progress without losing an entry it may be receiving. */
-  const interruptRead = async () => {
-    for (let i = 0; reading && i < 20; i++) {
-      await consumer.unblock().catch(() => undefined);
-      if (reading) await sleep(50);
-    }
-    if (reading) blocking.disconnect();
-  };
+    },
+  });
 
   const health = async () => {
-    const alive = loopDone !== undefined && !stopping;
+    const alive = reader.alive;
     let redisOk = false;
     try {
       redisOk = (await Promise.race([redis.ping(), sleep(1000).then(() => "timeout")])) === "PONG";
@@ -237,7 +172,8 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     },
     metrics,
     async start() {
-      if (loopDone) return;
+      if (started) return;
+      started = true;
       await consumer.ensureGroup();
       server = await startHttpServer({
         port: config.port,
@@ -248,15 +184,13 @@ export const createRunner = (deps: RunnerDeps): Runner => {
       heartbeat.start();
       publisher.start(true);
       trimmer.start();
-      loopDone = loop().catch((err) => log.fatal({ err }, "the read loop died"));
+      reader.start();
       log.info({ port: server.port, group: keys.requestStream }, "runner started");
     },
     stop() {
       stopped ??= (async () => {
-        stopping = true;
         const grace = setTimeout(() => stopController.abort(new RunnerStopping()), config.stopGraceMs);
-        await interruptRead();
-        await loopDone;
+        await reader.stop();
         clearTimeout(grace);
         await Promise.all([heartbeat.stop(), publisher.stop(), trimmer.stop()]);
         // Entries waiting for a retry or a lock: idle enough for any other runner to take them now.
