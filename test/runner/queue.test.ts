@@ -129,6 +129,51 @@ describe("runner: one request end to end", () => {
   });
 });
 
+describe("runner: outcomes", () => {
+  it("stores a rolled-back outcome with its detail and health log", async () => {
+    const deployer = new TestDeployer("runner-a", async (ctx) => {
+      await ctx.progress("building", "building test-agent:r2");
+      await ctx.progress("deploying", "starting 1 new container");
+      return {
+        state: "rolled_back",
+        detail: "new container never became healthy; old one kept serving",
+        image: "test-agent:r2",
+        healthLog: "wget: can't connect to remote host: Connection refused",
+      };
+    });
+    await startTestRunner(prefix, { deployer });
+    const r = newRequest({ action: "rebuild" });
+    await enqueue(client, prefix, r);
+    const s = await waitForState(client, prefix, r.request_id, "rolled_back");
+    expect(s).toMatchObject({
+      detail: "new container never became healthy; old one kept serving",
+      image: "test-agent:r2",
+      health_log: "wget: can't connect to remote host: Connection refused",
+    });
+    expect((await timeline(client, prefix, r.request_id)).map((e) => [e.state, e.detail])).toEqual([
+      ["running", "runner runner-a started it (delivery 1)"],
+      ["building", "building test-agent:r2"],
+      ["deploying", "starting 1 new container"],
+      ["rolled_back", "new container never became healthy; old one kept serving"],
+    ]);
+  });
+
+  it("retries when the policy check itself fails for a transient reason, keeping the request queued", async () => {
+    const deployer = new TestDeployer("runner-a");
+    let checks = 0;
+    deployer.refuse = () =>
+      ++checks === 1 ? new TransientError("cannot reach the Docker socket") : undefined;
+    await startTestRunner(prefix, { deployer });
+    const r = newRequest();
+    await enqueue(client, prefix, r);
+    const s = await waitForState(client, prefix, r.request_id, "succeeded");
+    expect(s.deliveries).toBe("2");
+    const [note] = await timeline(client, prefix, r.request_id);
+    expect(note).toMatchObject({ state: "queued" });
+    expect(note?.detail).toMatch(/^attempt 1 of 5 failed \(cannot reach the Docker socket\); retrying at /);
+  });
+});
+
 describe("runner: consumption", () => {
   it("finishes its own pending entries (a previous life's) before reading new ones", async () => {
     await createGroup();
