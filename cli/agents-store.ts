@@ -8,6 +8,7 @@ import { ACTIONS, type Action } from "../shared/protocol/payload.js";
 import { agentId as agentIdSchema, targetName } from "../shared/protocol/slug.js";
 import type { RedisPort } from "../shared/redis/port.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
+import { normaliseCallbackPrefix } from "../shared/webhook.js";
 import { CliError, EXIT } from "./errors.js";
 
 /**
@@ -20,6 +21,8 @@ export interface NewAgent {
   targets: readonly string[];
   actions: readonly string[];
   rate: Rate;
+  /** URL prefixes the agent may use as callback_url (normalised; see shared/webhook.ts). */
+  callbacks?: readonly string[];
   /** Overwrite an agent that exists and is not revoked (its old key stops working). */
   replace?: boolean;
 }
@@ -59,6 +62,13 @@ export const agentInputProblems = (input: Omit<NewAgent, "rate"> & { rate?: Rate
     if (problem) problems.push(`invalid target '${t}' in --targets: ${problem}`);
   }
   if (input.actions.length === 0) problems.push("--actions needs at least one action");
+  for (const c of input.callbacks ?? []) {
+    if (!normaliseCallbackPrefix(c)) {
+      problems.push(
+        `invalid callback prefix '${c}' in --callbacks: use an http(s) URL without credentials, query or fragment`,
+      );
+    }
+  }
   for (const a of input.actions) {
     if (!(ACTIONS as readonly string[]).includes(a)) {
       problems.push(`unknown action '${a}' in --actions: choose from ${ACTIONS.join(", ")}`);
@@ -91,6 +101,7 @@ export const addAgent = async (
     rate_limit: input.rate.limit,
     rate_window_ms: input.rate.windowMs,
     created_at: now.toISOString(),
+    callbacks: [...new Set((input.callbacks ?? []).map((c) => normaliseCallbackPrefix(c) as string))],
   };
   const apiKey = generateApiKey(agent.agent_id);
   const reply = await runJsonScript<{ ok: boolean; replaced?: boolean; error?: string }>(
@@ -106,6 +117,7 @@ export const addAgent = async (
       agent.rate_window_ms,
       agent.created_at,
       input.replace ? "1" : "0",
+      JSON.stringify(agent.callbacks),
     ],
   );
   if (reply.ok) return { outcome: reply.replaced ? "replaced" : "created", apiKey, agent };
@@ -121,8 +133,9 @@ export const listAgents = async (redis: RedisPort, k: Keys): Promise<AgentRecord
     [k.agentIndex],
     [k.agent("")],
   );
-  return asList<unknown>(reply.agents).map((a) => {
-    const parsed = agentRecord.safeParse(a);
+  return asList<Record<string, unknown>>(reply.agents).map((a) => {
+    // cjson writes an empty list as {}.
+    const parsed = agentRecord.safeParse({ ...a, callbacks: asList(a.callbacks) });
     if (!parsed.success)
       throw new ScriptReplyError(`agents_list returned a malformed agent: ${parsed.error.message}`);
     return parsed.data;

@@ -96,6 +96,7 @@ export class IntakeStore {
         c.statusTtlMs,
         request.created_at,
         c.statusStreamMaxLen,
+        request.callback_url ?? "",
       ],
     );
     return r;

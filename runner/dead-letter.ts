@@ -57,4 +57,5 @@ export const deadLetter = async (
   const replies = (await multi.exec()) ?? [];
   const failed = replies.find(([err]) => err);
   if (failed) throw failed[0];
+  if (dl.requestId) status.finalised(dl.requestId, "dead_lettered");
 };

@@ -9,6 +9,7 @@ import { Heartbeat } from "./heartbeat.js";
 import { type HttpServer, startHttpServer } from "./http.js";
 import { TargetLocks } from "./lock.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { WebhookNotifier } from "./notify.js";
 import { handleDelivery, type PipelineDeps } from "./pipeline.js";
 import type { Deployer, TargetCatalog } from "./ports.js";
 import { publishTargets } from "./publish.js";
@@ -59,11 +60,13 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     lazyConnect: true,
   });
   const consumer = new StreamConsumer(redis, blocking, keys, config.runnerId);
+  const webhooks = new WebhookNotifier({ redis, keys, log, clock });
   const status = new StatusStore(
     redis,
     keys,
     { ttlMs: config.statusTtlMs, streamMaxLen: config.statusStreamMaxLen },
     clock,
+    (requestId, state) => webhooks.finished(requestId, state),
   );
   const schedule = new RetrySchedule();
   const heartbeat = new Heartbeat({
@@ -198,6 +201,8 @@ export const createRunner = (deps: RunnerDeps): Runner => {
           .touch(schedule.ids(), config.claimIdleMs)
           .catch((err) => log.warn({ err }, "hand-back failed"));
         await redis.hdel(keys.runners, config.runnerId).catch(() => undefined);
+        // Webhooks of requests that just finished: their tries are bounded, so this ends.
+        await webhooks.settled();
         await server?.close();
         blocking.disconnect();
         log.info("runner stopped");

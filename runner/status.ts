@@ -1,7 +1,12 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
-import { allowedFrom, type ImprovementRequest, type RequestState } from "../shared/protocol/index.js";
+import {
+  allowedFrom,
+  type ImprovementRequest,
+  isTerminal,
+  type RequestState,
+} from "../shared/protocol/index.js";
 import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import type { RedisArg } from "../shared/redis/port.js";
 import { runJsonScript } from "../shared/redis/run-script.js";
@@ -54,8 +59,15 @@ export class StatusStore {
     private readonly keys: Keys,
     private readonly opts: StatusOptions,
     private readonly clock: () => number,
+    /** Told of every move into a final state (webhooks hang off it). */
+    private readonly onFinal: (requestId: string, state: RequestState) => void = () => {},
   ) {
     this.scripts = new IoredisAdapter(redis);
+  }
+
+  /** For moves made outside `move()` (inside a MULTI): announces that a request is finished. */
+  finalised(requestId: string, state: RequestState): void {
+    if (isTerminal(state)) this.onFinal(requestId, state);
   }
 
   /** The script call for a move, for callers that must run it inside a MULTI with other commands. */
@@ -82,7 +94,9 @@ export class StatusStore {
 
   async move(requestId: string, to: RequestState, move: Move = {}): Promise<MoveResult> {
     const { keys, args } = this.call(requestId, to, move);
-    return runJsonScript<MoveResult>(this.scripts, SCRIPTS.transition, keys, args);
+    const result = await runJsonScript<MoveResult>(this.scripts, SCRIPTS.transition, keys, args);
+    if (result.ok) this.finalised(requestId, to);
+    return result;
   }
 
   /** The record's state, the stream entry it belongs to and the runner that last ran it, if any. */

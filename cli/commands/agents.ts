@@ -53,7 +53,7 @@ export const curlExample = (intakeUrl: string, apiKey: string, agent: AgentRecor
 const add: Command = {
   words: ["agents", "add"],
   summary: "create an agent and print its API key (once)",
-  help: `Usage: hypercode agents add <agent_id> --targets <t1,t2|*> --actions <a1,a2> [--rate ${DEFAULT_RATE}] [--replace] [--json]
+  help: `Usage: hypercode agents add <agent_id> --targets <t1,t2|*> --actions <a1,a2> [--rate ${DEFAULT_RATE}] [--callbacks <urls>] [--replace] [--json]
 
 Creates an agent allowed to ask for the given actions on the given targets, and prints its new
 API key. The key is shown once: only its SHA-256 is stored, so it cannot be shown again.
@@ -65,6 +65,8 @@ Options:
   --targets <list>     comma-separated target names, or '*' for every target a runner serves
   --actions <list>     comma-separated, from: ${ACTIONS.join(", ")}
   --rate <rate>        accepted requests per window, e.g. 30/min, 10/hour, 5/30s (default ${DEFAULT_RATE})
+  --callbacks <urls>   comma-separated URL prefixes the agent may give as callback_url for signed
+                       completion webhooks, e.g. https://hooks.example.com/agents/ (default: none)
   --replace            replace an agent that exists and is not revoked (its old key stops working)
   --json               print {"agent_id", "api_key", ...} as one JSON object instead of text
   -h, --help           show this help
@@ -82,6 +84,7 @@ ${ENV_HELP}
           targets: { type: "string" },
           actions: { type: "string" },
           rate: { type: "string", default: DEFAULT_RATE },
+          callbacks: { type: "string", default: "" },
           replace: { type: "boolean", default: false },
           json: { type: "boolean", default: false },
         },
@@ -96,6 +99,7 @@ ${ENV_HELP}
       agentId,
       targets: commaList(values.targets),
       actions: commaList(values.actions),
+      callbacks: values.callbacks === "" ? [] : commaList(values.callbacks),
       replace: values.replace,
     };
     // Every problem at once, before Redis is touched: nothing is written for a bad command line.

@@ -59,6 +59,11 @@ export const refusalToProblem = (r: Refusal, target = "", action = ""): HttpProb
         "Action not enabled on target",
         `'${target}' does not accept '${action}' (it accepts: ${list(r.allowed)})`,
       );
+    case "callback_not_allowed":
+      return problems.forbidden(
+        "callback-not-allowed",
+        `callback_url is not under a prefix allowed for this agent (allowed: ${list(r.allowed)}); an operator sets them with 'hypercode agents add --callbacks'`,
+      );
     case "idempotency_key_reused":
       return problems.unprocessable(
         "idempotency-key-reused",

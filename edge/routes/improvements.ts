@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { sha256Hex } from "../../shared/api-key.js";
 import { type ImprovementRequest, improvementSubmission, requestId } from "../../shared/protocol/index.js";
+import { normaliseCallbackUrl } from "../../shared/webhook.js";
 import { presentedKey } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { problems } from "../http/problems.js";
@@ -44,6 +45,8 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
     const now = deps.clock();
     const request: ImprovementRequest = {
       ...parsed.data,
+      // Canonical form, so the script's prefix test sees what the runner will call.
+      ...(parsed.data.callback_url ? { callback_url: normaliseCallbackUrl(parsed.data.callback_url) } : {}),
       agent_id: key.agentId,
       request_id: deps.newId(),
       created_at: new Date(now).toISOString(),

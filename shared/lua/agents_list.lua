@@ -16,6 +16,7 @@ for _, id in ipairs(ids) do
     a.key_hash = nil
     a.targets = cjson.decode(a.targets)
     a.actions = cjson.decode(a.actions)
+    a.callbacks = cjson.decode(a.callbacks or '[]')
     a.rate_limit = tonumber(a.rate_limit)
     a.rate_window_ms = tonumber(a.rate_window_ms)
     out[#out + 1] = a

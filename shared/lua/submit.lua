@@ -9,12 +9,14 @@
 -- ARGV[7] '1' if an Idempotency-Key was given                      ARGV[8] request fingerprint
 -- ARGV[9] idempotency TTL (ms)    ARGV[10] default budget limit    ARGV[11] default budget window (ms)
 -- ARGV[12] status TTL (ms)        ARGV[13] created_at (ISO)        ARGV[14] status stream max length
+-- ARGV[15] the request's callback URL, canonical ('' for none)
 -- Returns JSON:
 --   {ok=true, request_id, entry_id, rate={limit, remaining, reset_ms, window_ms}}
 --   {ok=true, replayed=true, request_id, created_at}
 --   {ok=false, error=code, ...} with code one of unauthenticated, revoked, target_out_of_scope,
 --   action_out_of_scope, no_targets_published, target_not_enabled, target_expired,
---   action_not_enabled, idempotency_key_reused, agent_rate_limited, target_budget_exhausted
+--   action_not_enabled, callback_not_allowed, idempotency_key_reused, agent_rate_limited,
+--   target_budget_exhausted
 --   (the last two with limit, window_ms, retry_after_ms).
 -- @include json_reply
 -- @include authenticate
@@ -41,6 +43,17 @@ if not (contains(agent.targets, '*') or contains(agent.targets, target)) then
 end
 if not contains(agent.actions, action) then
   return fail('action_out_of_scope', { allowed = agent.actions })
+end
+
+-- Callback prefixes end in '/' after the host (shared/webhook.ts), so a plain prefix test is safe.
+local callback = ARGV[15] or ''
+if callback ~= '' then
+  local allowed = cjson.decode(redis.call('HGET', KEYS[1], 'callbacks') or '[]')
+  local ok = false
+  for _, p in ipairs(allowed) do
+    if string.sub(callback, 1, #p) == p then ok = true end
+  end
+  if not ok then return fail('callback_not_allowed', { allowed = allowed }) end
 end
 
 local published = redis.call('HGET', KEYS[2], target)

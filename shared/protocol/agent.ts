@@ -17,5 +17,7 @@ export const agentRecord = agentScope.extend({
   rate_window_ms: z.number().int().positive(),
   created_at: z.string(),
   revoked_at: z.string().optional(),
+  /** URL prefixes allowed as callback_url (canonical, ending in '/'). */
+  callbacks: z.array(z.string()).default([]),
 });
 export type AgentRecord = z.infer<typeof agentRecord>;

@@ -37,6 +37,15 @@ const requestFields = {
   payload: improvementPayload,
   priority: z.enum(["low", "normal", "high"]).optional(),
   metadata: metadata.optional(),
+  /**
+   * Where the runner POSTs the final status, signed (see shared/webhook.ts). It must start with
+   * one of the callback prefixes an operator allowed on the agent's record.
+   */
+  callback_url: z
+    .url({ protocol: /^https?$/, error: "callback_url must be an http(s) URL" })
+    .max(2048)
+    .refine((u) => !/^https?:\/\/[^/]*@/.test(u), "callback_url must not carry credentials")
+    .optional(),
 };
 
 /** The body of `POST /v1/improvements`. `agent_id` comes from the API key; if given it must match. */

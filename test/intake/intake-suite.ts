@@ -265,6 +265,48 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
       expect(await streamLength()).toBe(before + 1);
     });
 
+    it("accepts a callback_url only under a prefix the agent's record allows", async () => {
+      const agent = uniqueName("agent");
+      const target = uniqueName("svc");
+      const key = await addAgent(redis, prefix, {
+        id: agent,
+        targets: [target],
+        actions: ["restart"],
+        callbacks: ["https://hooks.example.com/agents"],
+      });
+      await publishTarget(redis, prefix, target, ["restart"]);
+      const body = (callback_url: string) =>
+        request(target, { payload: { action: "restart" }, callback_url });
+      const ok = await jsonPost(
+        h.baseUrl,
+        "/v1/improvements",
+        key,
+        body("https://hooks.example.com/agents/done"),
+      );
+      expect(ok.status).toBe(202);
+      const { request_id } = (await ok.json()) as { request_id: string };
+      const stored = JSON.parse((await redis.hget(k.request(request_id), "request")) as string);
+      expect(stored.callback_url).toBe("https://hooks.example.com/agents/done");
+      const before = await streamLength();
+      for (const bad of [
+        "https://hooks.example.com.evil.io/agents/x",
+        "https://hooks.example.com/other",
+        "http://hooks.example.com/agents/x",
+      ]) {
+        await expectProblem(
+          await jsonPost(h.baseUrl, "/v1/improvements", key, body(bad)),
+          403,
+          "callback-not-allowed",
+        );
+      }
+      await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", key, body("ftp://x/")),
+        422,
+        "validation-failed",
+      );
+      expect(await streamLength()).toBe(before);
+    });
+
     it("refuses targets no runner serves, and actions the target does not accept, with a clear 422", async () => {
       const { key, target } = await setup({ targetActions: ["restart"] });
       const agent = uniqueName("agent");

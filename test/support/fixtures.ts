@@ -17,6 +17,7 @@ export interface AgentSpec {
   actions: Action[];
   rate?: number;
   windowMs?: number;
+  callbacks?: string[];
 }
 
 /** Adds an agent through the CLI's own store and returns its key. */
@@ -26,6 +27,7 @@ export const addAgent = async (client: Redis, prefix: string, spec: AgentSpec): 
     targets: spec.targets,
     actions: spec.actions,
     rate: { limit: spec.rate ?? 1000, windowMs: spec.windowMs ?? 60_000 },
+    callbacks: spec.callbacks,
     replace: true,
   });
   if (r.outcome === "exists") throw new Error(`agent ${spec.id} exists`);
