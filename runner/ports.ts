@@ -43,6 +43,8 @@ export interface DeployOutcome {
   readonly image?: string;
   /** The failing health check's output, when a new container never became healthy. */
   readonly healthLog?: string;
+  /** The last lines of a failed build's output (`rebuild`). */
+  readonly buildLog?: string;
 }
 
 export interface Deployer {

@@ -1,0 +1,307 @@
+import type Dockerode from "dockerode";
+import type { ImprovementPayload, ImprovementRequest } from "../../shared/protocol/index.js";
+import { PermanentError } from "../errors.js";
+import { buildImage, findBuilt } from "./build.js";
+import { buildSource } from "./compose.js";
+import { messageOf } from "./docker-errors.js";
+import { formatRef, parseImageRef } from "./image-ref.js";
+import { STATE, STATE_LABELS } from "./labels.js";
+import { ensureTag, nextHistory, type RevisionRecord, revisionFor } from "./revisions.js";
+import type { RolloutPlan } from "./rollout.js";
+import { deriveSpec, explicitEnv, type Spec } from "./spec.js";
+import { inspectImage, isServing, type TargetView } from "./target.js";
+import type { InspectedContainer } from "./types.js";
+import { rollbackTarget } from "./validate.js";
+
+/** What a deploy will do, worked out before the first container changes. */
+export type Planned =
+  | {
+      readonly kind: "rollout";
+      readonly plan: RolloutPlan;
+      readonly revision: string;
+      /** The reference the new containers are created from. */
+      readonly image: string;
+      /** A revision this request created: its tag goes if the rollout fails. */
+      readonly newRevision: boolean;
+      /** Revisions that fell off the history: their tags go once the rollout succeeded. */
+      readonly dropped: readonly string[];
+    }
+  /** The build failed: nothing was touched. */
+  | { readonly kind: "build_failed"; readonly detail: string; readonly log: string };
+
+export interface PlanEnv {
+  readonly docker: Dockerode;
+  readonly progress: (state: "building", detail: string) => Promise<void>;
+  readonly assertLockHeld: () => Promise<void>;
+  readonly signal: AbortSignal;
+}
+
+/** A revision the request moves the target to: its image, env, and where the image came from. */
+interface Move {
+  readonly rev: string;
+  readonly imageId: string;
+  readonly env: readonly string[];
+  readonly source?: string;
+  /** The history after the move; undefined: unchanged (a restart keeps its revision). */
+  readonly history?: { history: RevisionRecord[]; dropped: RevisionRecord[] };
+}
+
+const stateLabelsOf = (c: InspectedContainer): Record<string, string> =>
+  Object.fromEntries(Object.entries(c.Config.Labels ?? {}).filter(([k]) => STATE_LABELS.includes(k)));
+
+/** `update_config`: set or (with null) unset the container's own env keys. */
+export const applyEnv = (env: readonly string[], changes: Record<string, string | null>): string[] => {
+  const out = env.filter((e) => !(e.slice(0, e.indexOf("=")) in changes));
+  for (const [k, v] of Object.entries(changes)) if (v !== null) out.push(`${k}=${v}`);
+  return out;
+};
+
+/** The reference to create from: the revision's tag when the repository is known, else the image id. */
+const refFor = async (env: PlanEnv, view: TargetView, rev: string, imageId: string): Promise<string> => {
+  if (view.repository === undefined) return imageId;
+  await env.assertLockHeld();
+  return ensureTag(env.docker, view.repository, rev, imageId);
+};
+
+/** A new container just like the base: for scaling up, and for putting replaced replicas back. */
+const baseClone = async (env: PlanEnv, view: TargetView, base: InspectedContainer): Promise<Spec> => {
+  const current = view.current as RevisionRecord;
+  return deriveSpec(
+    base,
+    view.baseImage,
+    {
+      image: await refFor(env, view, current.rev, base.Image),
+      imageId: base.Image,
+      env: [...view.env],
+      state: { ...stateLabelsOf(base), [STATE.revision]: current.rev },
+    },
+    { repository: view.repository, identity: base.Config.Labels?.[STATE.spec] },
+  );
+};
+
+const pull = async (docker: Dockerode, ref: string): Promise<void> => {
+  try {
+    const stream = await docker.pull(ref);
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+    );
+  } catch (err) {
+    throw new PermanentError(`image ${ref} is not on this host and pulling it failed: ${messageOf(err)}`);
+  }
+};
+
+const sameRevision = (view: TargetView, base: InspectedContainer): Move => {
+  const current = view.current as RevisionRecord;
+  return { rev: current.rev, imageId: base.Image, env: view.env, source: current.source };
+};
+
+/** The image a redeploy runs: the one named (pulled if absent), else its source reference resolved again. */
+const redeployMove = async (
+  docker: Dockerode,
+  view: TargetView,
+  base: InspectedContainer,
+  request: ImprovementRequest,
+  image: string | undefined,
+): Promise<Move> => {
+  const current = view.current as RevisionRecord;
+  const named = parseImageRef(base.Config.Image ?? "") ? base.Config.Image : undefined;
+  const source = image ?? current.source ?? named;
+  if (source === undefined) return sameRevision(view, base);
+  let found = await inspectImage(docker, source);
+  if (!found && image !== undefined) {
+    await pull(docker, image);
+    found = await inspectImage(docker, image);
+  }
+  if (!found) {
+    if (image !== undefined) throw new PermanentError(`image ${image} is not on this host`);
+    return sameRevision(view, base);
+  }
+  if (found.Id === base.Image) return sameRevision(view, base);
+  const history = nextHistory(current, view.history);
+  return { rev: revisionFor(request), imageId: found.Id, env: view.env, source, history };
+};
+
+const move = async (
+  env: PlanEnv,
+  view: TargetView,
+  base: InspectedContainer,
+  request: ImprovementRequest,
+  payload: Exclude<ImprovementPayload, { action: "scale" | "rebuild" }>,
+): Promise<Move> => {
+  const current = view.current as RevisionRecord;
+  switch (payload.action) {
+    case "restart":
+      return sameRevision(view, base);
+    case "redeploy":
+      return redeployMove(env.docker, view, base, request, payload.image);
+    case "update_config":
+      return {
+        rev: revisionFor(request),
+        imageId: base.Image,
+        env: applyEnv(view.env, payload.env),
+        source: current.source,
+        history: nextHistory(current, view.history),
+      };
+    case "rollback": {
+      const to = rollbackTarget(view, payload.revision);
+      return {
+        rev: to.rev,
+        imageId: to.image,
+        env: to.env,
+        source: to.source,
+        history: nextHistory(current, view.history, to.rev),
+      };
+    }
+  }
+};
+
+/** `rebuild`: the image an earlier attempt built for this request, or a fresh build. */
+const rebuildMove = async (
+  env: PlanEnv,
+  view: TargetView,
+  request: ImprovementRequest,
+  payload: Extract<ImprovementPayload, { action: "rebuild" }>,
+): Promise<Move | { failed: string; log: string }> => {
+  const current = view.current as RevisionRecord;
+  const rev = revisionFor(request);
+  const repository = view.repository as string;
+  const ref = formatRef(repository, rev);
+  let imageId = await findBuilt(env.docker, view.policy.name, request.request_id);
+  if (!imageId) {
+    const source = await buildSource(view.policy);
+    await env.progress("building", `building ${ref} from ${source.context} (${source.from})`);
+    await env.assertLockHeld();
+    const built = await buildImage(env.docker, {
+      source,
+      ref,
+      args: payload.build_args ?? {},
+      noCache: payload.no_cache ?? false,
+      target: view.policy.name,
+      revision: rev,
+      requestId: request.request_id,
+      signal: env.signal,
+    });
+    if (!built.ok) return { failed: built.detail, log: built.log };
+    imageId = built.imageId;
+  }
+  return { rev, imageId, env: view.env, source: ref, history: nextHistory(current, view.history) };
+};
+
+const servingCount = (view: TargetView): number => Math.max(1, view.members.filter(isServing).length);
+
+/** A retry after a crash: aim at exactly what the first attempt's containers say it aimed at. */
+const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRequest): Promise<Planned> => {
+  const from = view.resumeFrom as InspectedContainer;
+  const image = await inspectImage(env.docker, from.Image);
+  const labels = from.Config.Labels ?? {};
+  const spec = deriveSpec(
+    from,
+    image,
+    {
+      image: from.Config.Image ?? from.Image,
+      imageId: from.Image,
+      env: explicitEnv(from, image),
+      state: stateLabelsOf(from),
+    },
+    { repository: view.repository, identity: labels[STATE.spec] },
+  );
+  const replicas = Number(labels[STATE.replicas]) || servingCount(view);
+  const base = view.base;
+  const restore = base ? await baseClone(env, view, base) : undefined;
+  return {
+    kind: "rollout",
+    plan: replacePlan(spec, replicas, request, restore, `${request.payload.action} (resumed)`),
+    revision: labels[STATE.revision] ?? "",
+    image: spec.options.Image,
+    newRevision: labels[STATE.revision] === revisionFor(request),
+    dropped: [],
+  };
+};
+
+const replacePlan = (
+  spec: Spec,
+  replicas: number,
+  request: ImprovementRequest,
+  restore: Spec | undefined,
+  what: string,
+): RolloutPlan => ({
+  spec,
+  replicas,
+  isCurrent: (c) => c.Config.Labels?.[STATE.spec] === spec.identity,
+  gateCurrent: true,
+  restore: restore
+    ? () => ({
+        spec: restore,
+        replicas,
+        isCurrent: (c) => c.Config.Labels?.[STATE.request] !== request.request_id,
+        gateCurrent: false,
+        what: "restoring the previous revision",
+      })
+    : undefined,
+  what,
+});
+
+/** Works out the rollout a request asks for, building and tagging its image when it needs one. */
+export const planDeploy = async (
+  env: PlanEnv,
+  view: TargetView,
+  request: ImprovementRequest,
+): Promise<Planned> => {
+  if (view.resumeFrom) return resumePlan(env, view, request);
+  const base = view.base as InspectedContainer;
+  const p = request.payload;
+  const restore = await baseClone(env, view, base);
+  if (p.action === "scale") {
+    const before = view.members.filter(isServing).length;
+    return {
+      kind: "rollout",
+      plan: {
+        spec: restore,
+        replicas: p.replicas,
+        isCurrent: () => true,
+        gateCurrent: false,
+        restore: (added) => ({
+          spec: restore,
+          replicas: before,
+          isCurrent: (c) => !added.includes(c.Id),
+          gateCurrent: false,
+          what: "undoing the scale",
+        }),
+        what: `scale to ${p.replicas}`,
+      },
+      revision: (view.current as RevisionRecord).rev,
+      image: restore.options.Image,
+      newRevision: false,
+      dropped: [],
+    };
+  }
+  const m =
+    p.action === "rebuild"
+      ? await rebuildMove(env, view, request, p)
+      : await move(env, view, base, request, p);
+  if ("failed" in m) return { kind: "build_failed", detail: m.failed, log: m.log };
+  const replicas = servingCount(view);
+  const history = m.history?.history ?? view.history;
+  const image = await refFor(env, view, m.rev, m.imageId);
+  const state: Record<string, string> = {
+    [STATE.revision]: m.rev,
+    [STATE.request]: request.request_id,
+    [STATE.replicas]: String(replicas),
+    [STATE.history]: JSON.stringify(history),
+    ...(m.source ? { [STATE.source]: m.source } : {}),
+  };
+  const spec = deriveSpec(
+    base,
+    view.baseImage,
+    { image, imageId: m.imageId, env: [...m.env], state },
+    { repository: view.repository },
+  );
+  return {
+    kind: "rollout",
+    plan: replacePlan(spec, replicas, request, restore, p.action),
+    revision: m.rev,
+    image,
+    newRevision: m.rev === revisionFor(request),
+    dropped: (m.history?.dropped ?? []).map((r) => r.rev),
+  };
+};

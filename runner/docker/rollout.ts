@@ -1,0 +1,124 @@
+import { assertNoEscalation } from "./escalation.js";
+import { type HealthOptions, waitHealthy } from "./health.js";
+import { discard, type ReplicaEnv, retire, shortId, startReplica } from "./replicas.js";
+import type { Spec } from "./spec.js";
+import { inspectMembers, isServing, sortByCreated } from "./target.js";
+import type { InspectedContainer } from "./types.js";
+
+export interface RolloutEnv extends ReplicaEnv {
+  readonly health: Omit<HealthOptions, "http" | "signal">;
+}
+
+/**
+ * Where a target should end up. The rollout is a reconciliation from whatever the containers are
+ * now, so that a retry after a crash at any step converges instead of piling up containers.
+ */
+export interface RolloutPlan {
+  readonly spec: Spec;
+  readonly replicas: number;
+  /** Containers already as wanted: kept. The others are replaced, one at a time, oldest first. */
+  readonly isCurrent: (c: InspectedContainer) => boolean;
+  /** Whether kept containers must prove healthy first (a crashed attempt may have left a sick one). */
+  readonly gateCurrent: boolean;
+  /** How to put back what this rollout changed if a new replica fails, given the ids it added. */
+  readonly restore?: (added: readonly string[]) => RolloutPlan;
+  /** Said in progress messages. */
+  readonly what: string;
+}
+
+export type RolloutResult =
+  | { readonly ok: true; readonly created: number; readonly removed: number }
+  | {
+      readonly ok: false;
+      readonly detail: string;
+      readonly healthLog: string;
+      /** Undefined when nothing had been replaced yet, so there was nothing to restore. */
+      readonly restored?: boolean;
+    };
+
+const healthOf = async (env: RolloutEnv, id: string) =>
+  waitHealthy(env.docker, id, { ...env.health, http: env.policy.healthHttp, signal: env.ctx.signal });
+
+/** Scale-down and surplus removal take sick containers first, then the oldest. */
+const retireOrder = (cs: readonly InspectedContainer[]) =>
+  [...cs].sort(
+    (a, b) => Number(b.State.Health?.Status === "unhealthy") - Number(a.State.Health?.Status === "unhealthy"),
+  );
+
+/**
+ * Start-first, one replica at a time: start the new container beside the old ones (same networks
+ * and aliases), wait until it is healthy, then retire one old container (pre-stop hook, its own
+ * stop signal and grace, remove). A new container that does not become healthy is removed and
+ * the old ones keep serving; replicas this rollout already replaced are put back with `restore`.
+ * No old container is stopped before its replacement is healthy, so a target with one healthy
+ * replica always has one.
+ */
+export const rollout = async (env: RolloutEnv, plan: RolloutPlan): Promise<RolloutResult> => {
+  const members = await inspectMembers(env.docker, env.policy.name);
+  const stale = sortByCreated(members.filter((c) => isServing(c) && !plan.isCurrent(c)));
+  // The privilege check runs against every container this may replace before anything changes.
+  for (const c of stale) assertNoEscalation(c, plan.spec, env.repository);
+  // Leftovers (created but never started, stopped but not removed) serve nothing: clear them first.
+  for (const c of members.filter((m) => !isServing(m))) await discard(env, c.Id);
+
+  const current: InspectedContainer[] = [];
+  for (const c of members.filter((m) => isServing(m) && plan.isCurrent(m))) {
+    if (!plan.gateCurrent) {
+      current.push(c);
+      continue;
+    }
+    const h = await healthOf(env, c.Id);
+    if (h.healthy) current.push(c);
+    else await discard(env, c.Id);
+  }
+
+  const added: string[] = [];
+  let removed = 0;
+  while (current.length < plan.replicas) {
+    const victim = stale[0];
+    const n = current.length + 1;
+    await env.ctx.progress(
+      "deploying",
+      `${plan.what}: replica ${n}/${plan.replicas}: starting a new container${victim ? ` to replace ${shortId(victim)}` : ""}`,
+    );
+    const id = await startReplica(env, plan.spec, victim);
+    const h = await healthOf(env, id);
+    if (!h.healthy) {
+      await discard(env, id);
+      const detail = `${plan.what}: replica ${n}/${plan.replicas}: the new container ${h.detail}`;
+      env.log.warn({ target: env.policy.name, detail }, "rollout stopped: new replica unhealthy");
+      if (added.length === 0 || !plan.restore) return { ok: false, detail, healthLog: h.log };
+      const back = await rollout(env, plan.restore(added));
+      return back.ok
+        ? {
+            ok: false,
+            detail: `${detail}; the ${added.length} replica(s) already replaced were restored`,
+            healthLog: h.log,
+            restored: true,
+          }
+        : {
+            ok: false,
+            detail: `${detail}; restoring the replaced replicas failed too: ${back.detail}`,
+            healthLog: h.log,
+            restored: false,
+          };
+    }
+    added.push(id);
+    if (victim) {
+      await retire(env, victim);
+      stale.shift();
+      removed++;
+    }
+    current.push((await env.docker.getContainer(id).inspect()) as unknown as InspectedContainer);
+  }
+  for (const c of stale) {
+    await retire(env, c);
+    removed++;
+  }
+  for (const c of retireOrder(sortByCreated(current)).slice(0, Math.max(0, current.length - plan.replicas))) {
+    await env.ctx.progress("deploying", `${plan.what}: removing surplus replica ${shortId(c)}`);
+    await retire(env, c);
+    removed++;
+  }
+  return { ok: true, created: added.length, removed };
+};

@@ -1,0 +1,291 @@
+import { randomBytes } from "node:crypto";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Dockerode from "dockerode";
+import { pino } from "pino";
+import { STATE } from "../../runner/docker/labels.js";
+import type { DeployContext, ProgressState } from "../../runner/ports.js";
+import type { ImprovementPayload, ImprovementRequest } from "../../shared/protocol/index.js";
+
+/**
+ * A private corner of the real Docker engine for one test file: a run id that labels everything
+ * it creates (`hypercode.test=<id>`), an image repository and a network of its own, and a
+ * cleanup that removes all of it even when a test failed half-way.
+ */
+export interface Fixture {
+  readonly id: string;
+  readonly docker: Dockerode;
+  /** `hct<id>/web`: the repository of every image of this fixture. */
+  readonly repo: string;
+  readonly network: string;
+  readonly dir: string;
+  /** Builds the test service from a fresh context; returns the context directory and image id. */
+  service(tag: string, opts?: ServiceOptions): Promise<{ context: string; imageId: string }>;
+  /** Starts `replicas` containers of a target from an image, each healthy before it returns. */
+  target(opts: TargetOptions): Promise<string[]>;
+  cleanup(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** What `GET /` answers. */
+  readonly text?: string;
+  /** A HEALTHCHECK that never passes. */
+  readonly unhealthy?: boolean;
+  /** No HEALTHCHECK at all (the probe label or the settle time decides). */
+  readonly noHealthcheck?: boolean;
+}
+
+export interface TargetOptions {
+  readonly name: string;
+  readonly image: string;
+  readonly replicas: number;
+  readonly alias?: string;
+  readonly labels?: Record<string, string>;
+  readonly env?: string[];
+  readonly hostConfig?: Record<string, unknown>;
+  /** Start them one at a time in this order (the last is the newest). */
+  readonly perReplica?: Array<{ hostConfig?: Record<string, unknown>; labels?: Record<string, string> }>;
+}
+
+export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+const follow = (docker: Dockerode, stream: NodeJS.ReadableStream) =>
+  new Promise<{ error?: string; id?: string }>((resolve, reject) => {
+    let error: string | undefined;
+    let id: string | undefined;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve({ error, id })),
+      (e: { error?: string; aux?: { ID?: string } }) => {
+        if (e.error) error = e.error;
+        if (e.aux?.ID) id = e.aux.ID;
+      },
+    );
+  });
+
+/** The service's Dockerfile: busybox httpd with a CGI that shows COLOR, a build arg baked into a file, and a graceful stop. */
+const dockerfile = (id: string, o: ServiceOptions) => {
+  const check = o.unhealthy ? "http://127.0.0.1:9/" : "http://127.0.0.1:8080/";
+  return [
+    "FROM scratch",
+    "COPY busybox /bin/busybox",
+    "COPY www /www",
+    "ARG GREETING=hello",
+    `RUN ["/bin/busybox","sh","-c","echo \\"$GREETING\\" > /www/greeting.txt"]`,
+    `LABEL hypercode.test=${id}`,
+    o.noHealthcheck
+      ? ""
+      : `HEALTHCHECK --interval=500ms --timeout=2s --retries=2 CMD ["/bin/busybox","wget","-q","-O","/dev/null","${check}"]`,
+    // On SIGTERM: stop listening, let requests in flight finish, exit: what a graceful server does.
+    `ENTRYPOINT ["/bin/busybox","sh","-c","/bin/busybox httpd -f -p 8080 -h /www & trap '/bin/busybox kill $!; /bin/busybox usleep 300000; exit 0' TERM; wait"]`,
+    "",
+  ].join("\n");
+};
+
+export const writeServiceContext = async (dir: string, id: string, o: ServiceOptions = {}): Promise<void> => {
+  await mkdir(join(dir, "www", "cgi-bin"), { recursive: true });
+  await copyFile("/bin/busybox", join(dir, "busybox"));
+  await writeFile(join(dir, "www", "index.html"), `${o.text ?? "v1"}\n`);
+  const cgi = join(dir, "www", "cgi-bin", "env");
+  await writeFile(cgi, '#!/bin/busybox sh\necho "Content-Type: text/plain"\necho ""\necho "COLOR=$COLOR"\n');
+  await chmod(cgi, 0o755);
+  await writeFile(join(dir, "Dockerfile"), dockerfile(id, o));
+};
+
+export const buildContext = async (docker: Dockerode, context: string, tag: string): Promise<string> => {
+  const stream = await docker.buildImage(
+    { context, src: await readdir(context) },
+    { t: tag, rm: true, forcerm: true },
+  );
+  const { error, id } = await follow(docker, stream);
+  if (error || !id) throw new Error(`test image build failed: ${error}`);
+  return id;
+};
+
+export const createFixture = async (): Promise<Fixture> => {
+  const id = randomBytes(4).toString("hex");
+  const docker = new Dockerode();
+  const repo = `hct${id}/web`;
+  const network = `hct${id}-net`;
+  const dir = await mkdtemp(join(tmpdir(), `hct${id}-`));
+  await docker.createNetwork({ Name: network, Labels: { "hypercode.test": id } });
+  let contexts = 0;
+
+  const fx: Fixture = {
+    id,
+    docker,
+    repo,
+    network,
+    dir,
+    async service(tag, opts = {}) {
+      const context = join(dir, `ctx${contexts++}`);
+      await writeServiceContext(context, id, opts);
+      return { context, imageId: await buildContext(docker, context, `${repo}:${tag}`) };
+    },
+    async target(o) {
+      const ids: string[] = [];
+      const count = o.perReplica?.length ?? o.replicas;
+      for (let i = 0; i < count; i++) {
+        const extra = o.perReplica?.[i];
+        const c = await docker.createContainer({
+          name: `${o.name}-${i + 1}`,
+          Image: o.image,
+          Env: o.env ?? [],
+          Labels: {
+            "hypercode.test": id,
+            "hypercode.enable": "true",
+            "hypercode.target": o.name,
+            ...o.labels,
+            ...extra?.labels,
+          },
+          HostConfig: { NetworkMode: network, ...o.hostConfig, ...extra?.hostConfig },
+          NetworkingConfig: { EndpointsConfig: { [network]: o.alias ? { Aliases: [o.alias] } : {} } },
+        });
+        await c.start();
+        ids.push(c.id);
+      }
+      for (const c of ids) await waitUntilHealthy(docker, c);
+      return ids;
+    },
+    async cleanup() {
+      const byLabel = { filters: { label: [`hypercode.test=${id}`] } };
+      for (const c of await docker.listContainers({ all: true, ...byLabel })) {
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined);
+      }
+      for (const n of await docker.listNetworks(byLabel))
+        await docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
+      // Tags first (the runner adds revision tags), then whatever still carries the label.
+      for (let pass = 0; pass < 3; pass++) {
+        const images = [
+          ...(await docker.listImages({ filters: { reference: [`${repo}`] } })),
+          ...(await docker.listImages(byLabel)),
+        ];
+        if (images.length === 0) break;
+        for (const img of images) {
+          for (const tag of img.RepoTags ?? []) {
+            if (tag !== "<none>:<none>")
+              await docker
+                .getImage(tag)
+                .remove({ force: true })
+                .catch(() => undefined);
+          }
+          await docker
+            .getImage(img.Id)
+            .remove({ force: true })
+            .catch(() => undefined);
+        }
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return fx;
+};
+
+export const waitUntilHealthy = async (docker: Dockerode, id: string, timeoutMs = 20_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await docker.getContainer(id).inspect();
+    const status = c.State.Health?.Status;
+    if (c.State.Running && (status === undefined || status === "healthy")) return;
+    if (Date.now() > deadline) throw new Error(`container ${id.slice(0, 12)} not healthy: ${status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+/** Everything the fixture's engine has for a target, in any state. */
+export const containersOf = async (fx: Fixture, target: string) => {
+  const listed = await fx.docker.listContainers({
+    all: true,
+    filters: { label: [`hypercode.target=${target}`] },
+  });
+  return Promise.all(listed.map((c) => fx.docker.getContainer(c.Id).inspect()));
+};
+
+/** Runs a command in a throwaway container on the fixture's network and returns what it printed. */
+export const runOnNetwork = async (fx: Fixture, image: string, cmd: string[]): Promise<string> => {
+  const c = await fx.docker.createContainer({
+    Image: image,
+    Entrypoint: ["/bin/busybox"],
+    Cmd: cmd,
+    Labels: { "hypercode.test": fx.id },
+    HostConfig: { NetworkMode: fx.network },
+  });
+  try {
+    await c.start();
+    await c.wait();
+    const logs = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+    return demux(logs);
+  } finally {
+    await c.remove({ force: true }).catch(() => undefined);
+  }
+};
+
+/** `docker logs` without a TTY: 8-byte frame headers before each chunk. */
+export const demux = (buf: Buffer): string => {
+  let out = "";
+  let at = 0;
+  while (at + 8 <= buf.length) {
+    const size = buf.readUInt32BE(at + 4);
+    out += buf.subarray(at + 8, at + 8 + size).toString("utf8");
+    at += 8 + size;
+  }
+  return out;
+};
+
+/** `GET http://<host>:8080<path>` from inside the network, as a client container sees it. */
+export const fetchVia = (fx: Fixture, image: string, host: string, path = "/") =>
+  runOnNetwork(fx, image, ["wget", "-q", "-O", "-", `http://${host}:8080${path}`]).then((s) => s.trim());
+
+export interface Recorded {
+  readonly progress: Array<{ state: ProgressState; detail: string }>;
+  lockChecks: number;
+}
+
+/**
+ * A DeployContext like the queue side's. `crashAt` makes the n-th lock check throw, the way a
+ * SIGKILL stops a runner between two steps: nothing after it runs, nothing is cleaned up.
+ */
+export const deployContext = (
+  request: ImprovementRequest,
+  opts: { crashAt?: number } = {},
+): DeployContext & { recorded: Recorded } => {
+  const recorded: Recorded = { progress: [], lockChecks: 0 };
+  return {
+    request,
+    fence: 1,
+    signal: new AbortController().signal,
+    recorded,
+    async progress(state, detail) {
+      recorded.progress.push({ state, detail });
+    },
+    async assertLockHeld() {
+      recorded.lockChecks++;
+      if (opts.crashAt !== undefined && recorded.lockChecks >= opts.crashAt)
+        throw new Error("simulated crash");
+    },
+  };
+};
+
+let requests = 0;
+export const requestFor = (target: string, payload: ImprovementPayload): ImprovementRequest => ({
+  request_id: `req-${randomBytes(4).toString("hex")}-${++requests}`,
+  agent_id: "test-agent",
+  target_agent: target,
+  improvement_type: "performance",
+  description: "test",
+  payload,
+  created_at: new Date().toISOString(),
+});
+
+export const serving = <T extends { State: { Running: boolean } }>(cs: T[]): T[] =>
+  cs.filter((c) => c.State.Running);
+
+export const revisionOf = (c: { Config: { Labels: Record<string, string> } }) =>
+  c.Config.Labels[STATE.revision];
