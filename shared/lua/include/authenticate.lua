@@ -1,12 +1,10 @@
--- Constant-time comparison of two hex digests: the loop never exits early, so timing does not
--- tell how many leading characters matched.
+-- Compares two hex digests without leaking, through timing, anything useful: Lua's string
+-- equality stops at the first difference, so it compares the SHA-1 of each side (computed in C)
+-- instead. An early exit can then only reveal bits of a hash of the stored hash, from which no
+-- key can be derived (the "double hashing" comparison). A byte loop in Lua did the same in
+-- constant time but cost a sixth of the whole submission script.
 local function digest_equals(a, b)
-  local diff = (#a == #b) and 0 or 1
-  local n = math.max(#a, #b)
-  for i = 1, n do
-    diff = bit.bor(diff, bit.bxor(string.byte(a, i) or 0, string.byte(b, i) or 0))
-  end
-  return diff == 0
+  return redis.sha1hex(a) == redis.sha1hex(b)
 end
 
 -- Returns the agent record as a table, or nil and an error code.
