@@ -6,12 +6,11 @@ import { buildSource } from "./compose.js";
 import { messageOf } from "./docker-errors.js";
 import { formatRef, parseImageRef } from "./image-ref.js";
 import { STATE, STATE_LABELS } from "./labels.js";
-import { ensureTag, nextHistory, type RevisionRecord, revisionFor } from "./revisions.js";
+import { nextHistory, type RevisionRecord, revisionFor, rollbackTarget } from "./revisions.js";
 import type { RolloutPlan } from "./rollout.js";
 import { deriveSpec, explicitEnv, type Spec } from "./spec.js";
 import { inspectImage, isServing, type TargetView } from "./target.js";
 import type { InspectedContainer } from "./types.js";
-import { rollbackTarget } from "./validate.js";
 
 /** What a deploy will do, worked out before the first container changes. */
 export type Planned =
@@ -25,6 +24,8 @@ export type Planned =
       readonly newRevision: boolean;
       /** Revisions that fell off the history: their tags go once the rollout succeeded. */
       readonly dropped: readonly string[];
+      /** Revision tags to write before the rollout: the new containers are created from them. */
+      readonly tags: ReadonlyArray<{ readonly rev: string; readonly imageId: string }>;
     }
   /** The build failed: nothing was touched. */
   | { readonly kind: "build_failed"; readonly detail: string; readonly log: string };
@@ -56,21 +57,25 @@ export const applyEnv = (env: readonly string[], changes: Record<string, string 
   return out;
 };
 
-/** The reference to create from: the revision's tag when the repository is known, else the image id. */
-const refFor = async (env: PlanEnv, view: TargetView, rev: string, imageId: string): Promise<string> => {
-  if (view.repository === undefined) return imageId;
-  await env.assertLockHeld();
-  return ensureTag(env.docker, view.repository, rev, imageId);
-};
+/**
+ * The reference to create from: the revision's tag `<repository>:<rev>` when the repository is
+ * known (the deploy tags it before the rollout, see Planned.tags), else the image id.
+ */
+const refName = (view: TargetView, rev: string, imageId: string): string =>
+  view.repository === undefined ? imageId : formatRef(view.repository, rev);
 
-/** A new container just like the base: for scaling up, and for putting replaced replicas back. */
-const baseClone = async (env: PlanEnv, view: TargetView, base: InspectedContainer): Promise<Spec> => {
+/**
+ * A new container just like the base: for scaling up and for putting replaced replicas back. The
+ * privilege check inside deriveSpec compares it with the base; the policy check compares it with
+ * every other replica, so replicas that differ in privilege are refused before anything changes.
+ */
+export const cloneSpec = (view: TargetView, base: InspectedContainer): Spec => {
   const current = view.current as RevisionRecord;
   return deriveSpec(
     base,
     view.baseImage,
     {
-      image: await refFor(env, view, current.rev, base.Image),
+      image: refName(view, current.rev, base.Image),
       imageId: base.Image,
       env: [...view.env],
       state: { ...stateLabelsOf(base), [STATE.revision]: current.rev },
@@ -143,7 +148,7 @@ const move = async (
         history: nextHistory(current, view.history),
       };
     case "rollback": {
-      const to = rollbackTarget(view, payload.revision);
+      const to = rollbackTarget(view.policy.name, view.history, payload.revision);
       return {
         rev: to.rev,
         imageId: to.image,
@@ -207,7 +212,7 @@ const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRe
   );
   const replicas = Number(labels[STATE.replicas]) || servingCount(view);
   const base = view.base;
-  const restore = base ? await baseClone(env, view, base) : undefined;
+  const restore = base ? cloneSpec(view, base) : undefined;
   return {
     kind: "rollout",
     plan: replacePlan(spec, replicas, request, restore, `${request.payload.action} (resumed)`),
@@ -215,6 +220,7 @@ const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRe
     image: spec.options.Image,
     newRevision: labels[STATE.revision] === revisionFor(request),
     dropped: [],
+    tags: base && view.current ? [{ rev: view.current.rev, imageId: base.Image }] : [],
   };
 };
 
@@ -250,7 +256,9 @@ export const planDeploy = async (
   if (view.resumeFrom) return resumePlan(env, view, request);
   const base = view.base as InspectedContainer;
   const p = request.payload;
-  const restore = await baseClone(env, view, base);
+  const restore = cloneSpec(view, base);
+  const current = view.current as RevisionRecord;
+  const baseTag = { rev: current.rev, imageId: base.Image };
   if (p.action === "scale") {
     const before = view.members.filter(isServing).length;
     return {
@@ -269,10 +277,11 @@ export const planDeploy = async (
         }),
         what: `scale to ${p.replicas}`,
       },
-      revision: (view.current as RevisionRecord).rev,
+      revision: current.rev,
       image: restore.options.Image,
       newRevision: false,
       dropped: [],
+      tags: [baseTag],
     };
   }
   const m =
@@ -282,7 +291,7 @@ export const planDeploy = async (
   if ("failed" in m) return { kind: "build_failed", detail: m.failed, log: m.log };
   const replicas = servingCount(view);
   const history = m.history?.history ?? view.history;
-  const image = await refFor(env, view, m.rev, m.imageId);
+  const image = refName(view, m.rev, m.imageId);
   const state: Record<string, string> = {
     [STATE.revision]: m.rev,
     [STATE.request]: request.request_id,
@@ -303,5 +312,6 @@ export const planDeploy = async (
     image,
     newRevision: m.rev === revisionFor(request),
     dropped: (m.history?.dropped ?? []).map((r) => r.rev),
+    tags: [baseTag, { rev: m.rev, imageId: m.imageId }],
   };
 };

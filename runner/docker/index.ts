@@ -6,7 +6,7 @@ import type { DeployContext, Deployer, DeployOutcome, TargetCatalog } from "../p
 import { planDeploy } from "./actions.js";
 import { describeTarget, discover, onceLogger } from "./discover.js";
 import { classify } from "./docker-errors.js";
-import { dropTags } from "./revisions.js";
+import { dropTags, ensureTag } from "./revisions.js";
 import { rollout } from "./rollout.js";
 import { loadTarget, type TargetView } from "./target.js";
 import { checkRequest, policyFor } from "./validate.js";
@@ -65,6 +65,12 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
     if (planned.kind === "build_failed") {
       log.warn({ detail: planned.detail }, "build failed");
       return { state: "failed", detail: planned.detail, buildLog: planned.log };
+    }
+    if (view.repository !== undefined) {
+      for (const t of planned.tags) {
+        await ctx.assertLockHeld();
+        await ensureTag(docker, view.repository, t.rev, t.imageId);
+      }
     }
     const result = await rollout(
       {

@@ -1,7 +1,7 @@
 import type Dockerode from "dockerode";
 import { z } from "zod";
 import type { ImprovementRequest } from "../../shared/protocol/index.js";
-import { PermanentError } from "../errors.js";
+import { PermanentError, PolicyRefusal } from "../errors.js";
 import { tolerate } from "./docker-errors.js";
 import { formatRef } from "./image-ref.js";
 import { STATE } from "./labels.js";
@@ -73,6 +73,23 @@ export const nextHistory = (
 ): { history: RevisionRecord[]; dropped: RevisionRecord[] } => {
   const all = [current, ...history.filter((r) => r.rev !== current.rev && r.rev !== leaving)];
   return { history: all.slice(0, HISTORY_LENGTH), dropped: all.slice(HISTORY_LENGTH) };
+};
+
+/** The revision a rollback goes to: the one named, else the previous one. */
+export const rollbackTarget = (
+  target: string,
+  history: readonly RevisionRecord[],
+  revision: string | undefined,
+): RevisionRecord => {
+  const record = revision === undefined ? history[0] : history.find((r) => r.rev === revision);
+  if (record) return record;
+  const known = history.map((r) => r.rev).join(", ") || "none";
+  throw revision === undefined
+    ? new PolicyRefusal("no_previous_revision", `target ${target} has no earlier revision to roll back to`)
+    : new PolicyRefusal(
+        "unknown_revision",
+        `revision ${revision} is not in the history of ${target} (recorded: ${known})`,
+      );
 };
 
 /**

@@ -1,13 +1,15 @@
 import type Dockerode from "dockerode";
 import type { ImprovementPayload, ImprovementRequest } from "../../shared/protocol/index.js";
 import { PolicyRefusal } from "../errors.js";
+import { cloneSpec } from "./actions.js";
 import { buildSource } from "./compose.js";
 import type { Discovery } from "./discover.js";
+import { assertNoEscalation } from "./escalation.js";
 import { formatRef, parseImageRef } from "./image-ref.js";
 import { POLICY } from "./labels.js";
 import type { TargetPolicy } from "./policy.js";
-import type { RevisionRecord } from "./revisions.js";
-import { inspectImage, type TargetView } from "./target.js";
+import { rollbackTarget } from "./revisions.js";
+import { inspectImage, isServing, type TargetView } from "./target.js";
 import type { InspectedContainer } from "./types.js";
 
 /** The policy of an enabled, allowlisted target, or the refusal that says why there is none. */
@@ -42,22 +44,6 @@ const startFirstProblem = (c: InspectedContainer): string | undefined => {
       return `it has a fixed address on network ${net}`;
   }
   return undefined;
-};
-
-/** The revision a rollback goes to: the one named, else the previous one. */
-export const rollbackTarget = (view: TargetView, revision: string | undefined): RevisionRecord => {
-  const record = revision === undefined ? view.history[0] : view.history.find((r) => r.rev === revision);
-  if (record) return record;
-  const known = view.history.map((r) => r.rev).join(", ") || "none";
-  throw revision === undefined
-    ? new PolicyRefusal(
-        "no_previous_revision",
-        `target ${view.policy.name} has no earlier revision to roll back to`,
-      )
-    : new PolicyRefusal(
-        "unknown_revision",
-        `revision ${revision} is not in the history of ${view.policy.name} (recorded: ${known})`,
-      );
 };
 
 const checkImage = (view: TargetView, image: string) => {
@@ -113,7 +99,7 @@ const checkPayload = async (docker: Dockerode, view: TargetView, p: ImprovementP
     case "rollback": {
       // A retry whose first attempt already created containers for this request needs no target any more.
       if (view.resumeFrom) return;
-      const record = rollbackTarget(view, p.revision);
+      const record = rollbackTarget(policy.name, view.history, p.revision);
       const ref = view.repository ? formatRef(view.repository, record.rev) : record.image;
       const image = await inspectImage(docker, ref);
       if (image?.Id !== record.image) {
@@ -150,6 +136,12 @@ export const checkRequest = async (
       "start_first_impossible",
       `${policy.name} cannot be replaced start-first: ${problem}`,
     );
+  }
+  if (view.base) {
+    // Every container the deploy may replace must have at least the privileges of the one the
+    // new containers derive from; replicas that differ are refused here, before anything changes.
+    const clone = cloneSpec(view, view.base);
+    for (const c of view.members.filter(isServing)) assertNoEscalation(c, clone, view.repository);
   }
   await checkPayload(docker, view, request.payload);
 };

@@ -34,6 +34,8 @@ export interface ServiceOptions {
   readonly unhealthy?: boolean;
   /** No HEALTHCHECK at all (the probe label or the settle time decides). */
   readonly noHealthcheck?: boolean;
+  /** The HEALTHCHECK also fails while this path exists (a marker a test drops into a shared volume). */
+  readonly failIfExists?: string;
 }
 
 export interface TargetOptions {
@@ -46,6 +48,8 @@ export interface TargetOptions {
   readonly hostConfig?: Record<string, unknown>;
   /** Start them one at a time in this order (the last is the newest). */
   readonly perReplica?: Array<{ hostConfig?: Record<string, unknown>; labels?: Record<string, string> }>;
+  /** Return once started, without waiting for health (discovery does not need it). */
+  readonly noWait?: boolean;
 }
 
 export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -66,7 +70,10 @@ const follow = (docker: Dockerode, stream: NodeJS.ReadableStream) =>
 
 /** The service's Dockerfile: busybox httpd with a CGI that shows COLOR, a build arg baked into a file, and a graceful stop. */
 const dockerfile = (id: string, o: ServiceOptions) => {
-  const check = o.unhealthy ? "http://127.0.0.1:9/" : "http://127.0.0.1:8080/";
+  const url = o.unhealthy ? "http://127.0.0.1:9/" : "http://127.0.0.1:8080/";
+  const check = o.failIfExists
+    ? `"/bin/busybox","sh","-c","test ! -e ${o.failIfExists} && /bin/busybox wget -q -O /dev/null ${url}"`
+    : `"/bin/busybox","wget","-q","-O","/dev/null","${url}"`;
   return [
     "FROM scratch",
     "COPY busybox /bin/busybox",
@@ -74,9 +81,7 @@ const dockerfile = (id: string, o: ServiceOptions) => {
     "ARG GREETING=hello",
     `RUN ["/bin/busybox","sh","-c","echo \\"$GREETING\\" > /www/greeting.txt"]`,
     `LABEL hypercode.test=${id}`,
-    o.noHealthcheck
-      ? ""
-      : `HEALTHCHECK --interval=500ms --timeout=2s --retries=2 CMD ["/bin/busybox","wget","-q","-O","/dev/null","${check}"]`,
+    o.noHealthcheck ? "" : `HEALTHCHECK --interval=500ms --timeout=2s --retries=2 CMD [${check}]`,
     // On SIGTERM: stop listening, let requests in flight finish, exit: what a graceful server does.
     `ENTRYPOINT ["/bin/busybox","sh","-c","/bin/busybox httpd -f -p 8080 -h /www & trap '/bin/busybox kill $!; /bin/busybox usleep 300000; exit 0' TERM; wait"]`,
     "",
@@ -129,13 +134,13 @@ export const createFixture = async (): Promise<Fixture> => {
       for (let i = 0; i < count; i++) {
         const extra = o.perReplica?.[i];
         const c = await docker.createContainer({
-          name: `${o.name}-${i + 1}`,
+          name: `${o.name || `hct${id}-anon`}-${i + 1}-${randomBytes(2).toString("hex")}`,
           Image: o.image,
           Env: o.env ?? [],
           Labels: {
             "hypercode.test": id,
             "hypercode.enable": "true",
-            "hypercode.target": o.name,
+            ...(o.name ? { "hypercode.target": o.name } : {}),
             ...o.labels,
             ...extra?.labels,
           },
@@ -145,7 +150,7 @@ export const createFixture = async (): Promise<Fixture> => {
         await c.start();
         ids.push(c.id);
       }
-      for (const c of ids) await waitUntilHealthy(docker, c);
+      if (!o.noWait) for (const c of ids) await waitUntilHealthy(docker, c);
       return ids;
     },
     async cleanup() {
@@ -289,3 +294,48 @@ export const serving = <T extends { State: { Running: boolean } }>(cs: T[]): T[]
 
 export const revisionOf = (c: { Config: { Labels: Record<string, string> } }) =>
   c.Config.Labels[STATE.revision];
+
+const READS = new Set([
+  "listContainers",
+  "listImages",
+  "listNetworks",
+  "listVolumes",
+  "version",
+  "info",
+  "ping",
+]);
+const HANDLE_READS = new Set(["inspect", "logs"]);
+
+/**
+ * Wraps a Dockerode so that every call that could change something is recorded (deny by default:
+ * only list, inspect and logs count as reads). Proves "refused without touching Docker".
+ */
+export const watchWrites = (docker: Dockerode): { docker: Dockerode; writes: string[] } => {
+  const writes: string[] = [];
+  const record =
+    (name: string, fn: (...a: unknown[]) => unknown, self: object) =>
+    (...a: unknown[]) => {
+      writes.push(name);
+      return fn.apply(self, a);
+    };
+  const handle = (kind: string, h: object) =>
+    new Proxy(h, {
+      get(t, p, r) {
+        const v = Reflect.get(t, p, r);
+        if (typeof v !== "function" || HANDLE_READS.has(String(p))) return v;
+        return record(`${kind}.${String(p)}`, v, t);
+      },
+    });
+  const proxy = new Proxy(docker, {
+    get(t, p, r) {
+      const v = Reflect.get(t, p, r);
+      const name = String(p);
+      if (typeof v !== "function") return v;
+      if (/^get(Container|Image|Network|Volume|Exec)$/.test(name)) {
+        return (...a: unknown[]) => handle(name.slice(3), v.apply(t, a));
+      }
+      return READS.has(name) ? v.bind(t) : record(name, v, t);
+    },
+  });
+  return { docker: proxy, writes };
+};
