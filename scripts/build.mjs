@@ -1,5 +1,6 @@
 // Bundles the CLI (cli/main.ts and everything it imports from shared/, edge/, bridge/) into
 // dist/cli.mjs. Dependencies stay external: they are installed next to it by npm.
+// Also bundles the container images' programs into dist/image/ (see buildImageBundles).
 // Files are written under a temporary name and renamed, so a `hypercode` that is running while
 // the build runs (tests do this) never reads half a file.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -8,6 +9,15 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+const writeAtomically = (outputFiles) => {
+  for (const file of outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    const temporary = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, file.contents);
+    renameSync(temporary, file.path);
+  }
+};
 
 export const buildCli = async () => {
   const result = await build({
@@ -23,14 +33,57 @@ export const buildCli = async () => {
     write: false,
     logLevel: "warning",
   });
-  for (const file of result.outputFiles) {
-    mkdirSync(dirname(file.path), { recursive: true });
-    const temporary = `${file.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, file.contents);
-    renameSync(temporary, file.path);
-  }
+  writeAtomically(result.outputFiles);
+};
+
+/** The programs the Docker images run (docker/Dockerfile copies dist/image/ and nothing else). */
+const IMAGE_BUNDLES = {
+  // The whole CLI (`intake`, `bridge`, `agents add`...); docker/hypercode.mjs calls its main().
+  "dist/image/cli.mjs": "cli/main.ts",
+  // The runner daemon; docker/runner.mjs calls its startRunner().
+  "dist/image/runner.mjs": "runner/main.ts",
+};
+
+/**
+ * Bundles each image program WITH its dependencies, so an image needs no node_modules and no
+ * `npm ci` inside `docker build` (containers cannot reach a registry on every machine that builds
+ * these images), and holds only node plus a few files. Left out: ssh2's optional native addons
+ * (`*.node`, cpu-features); ssh2 falls back to pure JS, and only an ssh:// DOCKER_HOST uses it.
+ * CommonJS dependencies call require() and read __dirname: the banner gives the ES module both.
+ */
+export const buildImageBundles = async () => {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: Object.entries(IMAGE_BUNDLES).map(([out, in_]) => ({
+      in: in_,
+      out: out.replace(/\.mjs$/, ""),
+    })),
+    outdir: ".",
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: ["*.node", "cpu-features"],
+    define: { __dirname: "__hcDirname", __filename: "__hcFilename" },
+    banner: {
+      js: [
+        'import { createRequire as __hcRequire } from "node:module";',
+        'import { dirname as __hcDir } from "node:path";',
+        'import { fileURLToPath as __hcPath } from "node:url";',
+        "const require = __hcRequire(import.meta.url);",
+        "const __hcFilename = __hcPath(import.meta.url);",
+        "const __hcDirname = __hcDir(__hcFilename);",
+      ].join(" "),
+    },
+    legalComments: "none",
+    write: false,
+    logLevel: "warning",
+  });
+  writeAtomically(result.outputFiles);
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await buildCli();
+  await buildImageBundles();
 }
