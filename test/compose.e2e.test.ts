@@ -28,6 +28,9 @@ const NEW_MESSAGE = `rebuilt by an agent ${id}`;
 const BASE_IMAGES = ["hypercode/node-local:20", "hypercode/redis-local:7"];
 const BUSYBOX = join(ROOT, "demo", "busybox");
 
+// The credentials of a container's main process, as the kernel sees them.
+const READ_PID1_STATUS = "process.stdout.write(require('fs').readFileSync('/proc/1/status', 'utf8'))";
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const freePort = () =>
@@ -205,6 +208,22 @@ describe("docker-compose stack", () => {
     console.info(`compose e2e: ${((Date.now() - startedAt) / 1000).toFixed(1)} s from build to teardown`);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it("runs the intake and the runner as uid 1000, the runner in the Docker socket's group", async () => {
+    const credentials = async (service: string) => {
+      const status = await compose("exec", "-T", service, "node", "-e", READ_PID1_STATUS);
+      const field = (name: string) =>
+        new RegExp(`^${name}:(.*)$`, "m").exec(status)?.[1]?.trim().split(/\s+/) ?? [];
+      return { uid: field("Uid"), gid: field("Gid"), groups: field("Groups") };
+    };
+    const socketGid = (await sh("stat", ["-c", "%g", "/var/run/docker.sock"])).trim();
+    // Real, effective, saved and filesystem ids alike: nothing kept to get root back.
+    expect(await credentials("intake")).toMatchObject({ uid: ["1000", "1000", "1000", "1000"] });
+    const runner = await credentials("runner");
+    expect(runner.uid).toEqual(["1000", "1000", "1000", "1000"]);
+    expect(runner.gid).toEqual(["1000", "1000", "1000", "1000"]);
+    expect(runner.groups).toEqual([socketGid]);
+  });
 
   it("rebuilds and redeploys the demo when an agent asks, without the demo going down", async () => {
     const before = await demoBuild();
