@@ -35,7 +35,7 @@ export class AgentInputError extends CliError {
 }
 
 /** The slug schema's first complaint, without the field name it starts with (`agent_id must be…`). */
-const slugProblem = (schema: typeof agentIdSchema, value: string): string | undefined => {
+export const slugProblem = (schema: typeof agentIdSchema, value: string): string | undefined => {
   const parsed = schema.safeParse(value);
   return parsed.success
     ? undefined
@@ -156,11 +156,20 @@ export const revokeAgent = async (
 ): Promise<RevokeAgentResult> => {
   const idProblem = agentIdProblem(agentId);
   if (idProblem) throw new AgentInputError([idProblem]);
+  return revokeRecord(redis, k.agent(agentId), now);
+};
+
+/** Revokes the key of any record with a `key_hash` (an agent's or an operator's). */
+export const revokeRecord = async (
+  redis: RedisPort,
+  recordKey: string,
+  now: Date = new Date(),
+): Promise<RevokeAgentResult> => {
   const revokedAt = now.toISOString();
   const reply = await runJsonScript<{ ok: boolean; error?: string; revoked_at?: string }>(
     redis,
     SCRIPTS.agent_revoke,
-    [k.agent(agentId)],
+    [recordKey],
     [revokedAt],
   );
   if (reply.ok) return { outcome: "revoked", revokedAt };

@@ -3,6 +3,7 @@ import { type Command, type Context, commandName } from "./command.js";
 import { agentsCommands } from "./commands/agents.js";
 import { bridgeCommand } from "./commands/bridge.js";
 import { intakeCommand } from "./commands/intake.js";
+import { operatorsCommands } from "./commands/operators.js";
 import { upCommand } from "./commands/up.js";
 import { CliError, EXIT, UsageError } from "./errors.js";
 import { invocation } from "./invocation.js";
@@ -13,6 +14,7 @@ export const COMMANDS: readonly Command[] = [
   intakeCommand,
   bridgeCommand,
   ...agentsCommands,
+  ...operatorsCommands,
   // `hypercode runner` joins here once the runner is complete (runner/main.ts, startRunner).
 ];
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { HypercodeError } from "../shared/errors.js";
+import { dashboardRoutes } from "./dashboard/index.js";
 import type { AppDeps } from "./deps.js";
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from "./http/problem.js";
 import { problems } from "./http/problems.js";
@@ -19,6 +20,10 @@ const ROUTES: ReadonlyArray<[string, readonly string[]]> = [
   ["/v1/targets", ["GET", "HEAD"]],
   ["/v1/schema/improvement-request.json", ["GET", "HEAD"]],
   ["/openapi.json", ["GET", "HEAD"]],
+  ["/dashboard", ["GET", "HEAD"]],
+  ["/dashboard/data.json", ["GET", "HEAD"]],
+  ["/dashboard/session", ["POST", "DELETE"]],
+  ["/dashboard/session/delete", ["POST"]],
 ];
 
 const problemResponse = (p: HttpProblem, instance: string): Response =>
@@ -36,6 +41,7 @@ export const createApp = (deps: AppDeps) => {
   app.route("/v1/improvements", improvementRoutes(deps, store));
   app.route("/v1/targets", targetRoutes(deps, store));
   app.route("/", schemaRoutes());
+  app.route("/dashboard", dashboardRoutes(deps));
   for (const [path, allow] of ROUTES) {
     app.all(path, (c) => {
       throw problems.methodNotAllowed(c.req.method, c.req.path, allow);

@@ -20,6 +20,10 @@ export const keys = (prefix = "") => ({
   agent: (agentId: string) => `${prefix}hypercode:agent:${agentId}`,
   /** Set of every agent id ever added, so `agents list` needs no SCAN. */
   agentIndex: `${prefix}hypercode:agents`,
+  /** Hash: an operator's record (key hash, created/revoked); operators sign in to the dashboard. */
+  operator: (operatorId: string) => `${prefix}hypercode:operator:${operatorId}`,
+  /** Set of every operator id ever added, for `operators list`. */
+  operatorIndex: `${prefix}hypercode:operators`,
   /** Hash: target name -> PublishedTarget JSON, written by runners. */
   targets: `${prefix}hypercode:targets`,
   /** Hash: a request's current status. */

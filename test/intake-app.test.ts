@@ -5,27 +5,10 @@ import { createApp } from "../edge/app.js";
 import { parseIntakeConfig } from "../edge/config.js";
 import { keys } from "../shared/keys.js";
 import { createIoredisClient, IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
-import type { RedisArg, RedisPort } from "../shared/redis/port.js";
+import type { RedisPort } from "../shared/redis/port.js";
+import { CountingPort } from "./support/counting-port.js";
 import { addAgent, publishTarget, uniqueName } from "./support/fixtures.js";
 import { deletePrefix, freshPrefix, redisUrl, testClient } from "./support/redis.js";
-
-/** Counts what the app asks of Redis, to hold the intake to one round trip per submission. */
-class CountingPort implements RedisPort {
-  calls: string[] = [];
-  constructor(private readonly inner: RedisPort) {}
-  evalsha(sha1: string, keys: readonly string[], args: readonly RedisArg[]) {
-    this.calls.push("evalsha");
-    return this.inner.evalsha(sha1, keys, args);
-  }
-  eval(source: string, keys: readonly string[], args: readonly RedisArg[]) {
-    this.calls.push("eval");
-    return this.inner.eval(source, keys, args);
-  }
-  ping() {
-    this.calls.push("ping");
-    return this.inner.ping();
-  }
-}
 
 const body = (target: string) =>
   JSON.stringify({

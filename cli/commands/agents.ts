@@ -3,7 +3,13 @@ import { formatRate, parseRate } from "../../shared/config/units.js";
 import { keys } from "../../shared/keys.js";
 import type { AgentRecord } from "../../shared/protocol/agent.js";
 import { ACTIONS, type Action, type ImprovementPayload } from "../../shared/protocol/payload.js";
-import { addAgent, agentInputProblems, listAgents, revokeAgent } from "../agents-store.js";
+import {
+  addAgent,
+  agentInputProblems,
+  listAgents,
+  type RevokeAgentResult,
+  revokeAgent,
+} from "../agents-store.js";
 import { type Command, type Context, commaList, expectPositionals, parseOrUsage } from "../command.js";
 import { DEFAULT_REDIS_URL, readEnv } from "../env.js";
 import { EXIT, UsageError } from "../errors.js";
@@ -12,12 +18,12 @@ import { formatTable } from "../table.js";
 
 const DEFAULT_RATE = "30/min";
 
-const ENV_HELP = `Environment:
+export const ENV_HELP = `Environment:
   REDIS_URL   where Redis is (default ${DEFAULT_REDIS_URL})
   KEY_PREFIX  prefix of every Redis key (default none; must match the intake's)`;
 
-/** The store and the key prefix every agents command works on. */
-const storeEnv = (ctx: Context) => {
+/** The store and the key prefix every agents (and operators) command works on. */
+export const storeEnv = (ctx: Context) => {
   const env = readEnv(["REDIS_URL", "KEY_PREFIX"], ctx.env);
   return { url: env.REDIS_URL ?? DEFAULT_REDIS_URL, k: keys(env.KEY_PREFIX) };
 };
@@ -188,7 +194,6 @@ ${ENV_HELP}`,
       );
       return EXIT.ok;
     }
-    const time = (iso: string | undefined) => (iso ? iso.replace(/\.\d{3}Z$/, "Z") : "-");
     ctx.out(
       formatTable([
         ["AGENT", "TARGETS", "ACTIONS", "RATE", "CREATED", "REVOKED"],
@@ -197,8 +202,8 @@ ${ENV_HELP}`,
           a.targets.join(","),
           a.actions.join(","),
           rateOf(a),
-          time(a.created_at),
-          time(a.revoked_at),
+          listTime(a.created_at),
+          listTime(a.revoked_at),
         ]),
       ]),
     );
@@ -227,20 +232,35 @@ ${ENV_HELP}`,
     const [agentId] = expectPositionals(name, positionals, ["agent_id"]) as [string];
     const { url, k } = storeEnv(ctx);
     const result = await withRedis(url, (redis) => revokeAgent(redis, k, agentId));
-    switch (result.outcome) {
-      case "revoked":
-        ctx.out(`Agent '${agentId}' revoked at ${result.revokedAt}; its key no longer works.`);
-        return EXIT.ok;
-      case "already_revoked":
-        ctx.out(`Agent '${agentId}' was already revoked at ${result.revokedAt}; nothing changed.`);
-        return EXIT.ok;
-      case "not_found":
-        ctx.err(
-          `hypercode: no agent '${agentId}'${k.prefix ? ` under KEY_PREFIX '${k.prefix}'` : ""} (see 'hypercode agents list').`,
-        );
-        return EXIT.failed;
-    }
+    return reportRevoke(ctx, "agent", agentId, result, k.prefix);
   },
+};
+
+/** A time as the list commands show it: to the second, or '-' for none. */
+export const listTime = (iso: string | undefined): string => (iso ? iso.replace(/\.\d{3}Z$/, "Z") : "-");
+
+/** What `agents revoke` and `operators revoke` say about the outcome, and their exit code. */
+export const reportRevoke = (
+  ctx: Context,
+  noun: "agent" | "operator",
+  id: string,
+  result: RevokeAgentResult,
+  prefix: string,
+): number => {
+  const Noun = noun === "agent" ? "Agent" : "Operator";
+  switch (result.outcome) {
+    case "revoked":
+      ctx.out(`${Noun} '${id}' revoked at ${result.revokedAt}; its key no longer works.`);
+      return EXIT.ok;
+    case "already_revoked":
+      ctx.out(`${Noun} '${id}' was already revoked at ${result.revokedAt}; nothing changed.`);
+      return EXIT.ok;
+    case "not_found":
+      ctx.err(
+        `hypercode: no ${noun} '${id}'${prefix ? ` under KEY_PREFIX '${prefix}'` : ""} (see 'hypercode ${noun}s list').`,
+      );
+      return EXIT.failed;
+  }
 };
 
 export const agentsCommands: readonly Command[] = [add, list, revoke];

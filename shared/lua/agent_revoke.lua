@@ -1,5 +1,6 @@
--- agent_revoke: revokes an agent's key at once; the record stays, for the audit trail.
--- KEYS[1] agent record hash
+-- agent_revoke: revokes an agent's (or an operator's) key at once; the record stays, for the
+-- audit trail.
+-- KEYS[1] agent (or operator) record hash
 -- ARGV[1] now (ISO)
 -- Returns JSON {ok=true} or {ok=false, error='not_found'|'already_revoked', revoked_at}.
 -- @include json_reply

@@ -7,14 +7,21 @@ local function digest_equals(a, b)
   return redis.sha1hex(a) == redis.sha1hex(b)
 end
 
+-- Why a record's stored key hash and revocation refuse a presented key hash, or nil if they do
+-- not. The digests are compared even when nothing is stored, so an unknown id costs the same time.
+local function key_refusal(stored, revoked_at, presented_hash)
+  local matches = digest_equals(presented_hash, stored or string.rep('0', 64))
+  if not stored or not matches then return 'unauthenticated' end
+  if revoked_at then return 'revoked' end
+  return nil
+end
+
 -- Returns the agent record as a table, or nil and an error code.
 local function load_agent(agent_key, presented_hash)
   local f = redis.call('HMGET', agent_key, 'key_hash', 'revoked_at', 'targets', 'actions',
     'rate_limit', 'rate_window_ms', 'agent_id', 'created_at')
-  local stored = f[1] or string.rep('0', 64)
-  local matches = digest_equals(presented_hash, stored)
-  if not f[1] or not matches then return nil, 'unauthenticated' end
-  if f[2] then return nil, 'revoked', f[2] end
+  local err = key_refusal(f[1], f[2], presented_hash)
+  if err then return nil, err, f[2] or nil end
   return {
     agent_id = f[7],
     targets = cjson.decode(f[3]),
@@ -23,6 +30,14 @@ local function load_agent(agent_key, presented_hash)
     rate_window_ms = tonumber(f[6]),
     created_at = f[8],
   }
+end
+
+-- Returns the operator record (a dashboard sign-in) as a table, or nil and an error code.
+local function load_operator(operator_key, presented_hash)
+  local f = redis.call('HMGET', operator_key, 'key_hash', 'revoked_at', 'operator_id', 'created_at')
+  local err = key_refusal(f[1], f[2], presented_hash)
+  if err then return nil, err, f[2] or nil end
+  return { operator_id = f[3], created_at = f[4] }
 end
 
 local function contains(list, value)
