@@ -35,7 +35,7 @@ body.stale main { opacity: .65; }
 .stat { background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); padding: 12px 14px; }
 .stat .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .5px; }
 .stat .value { font-size: 26px; font-weight: 650; margin-top: 2px; font-variant-numeric: tabular-nums; }
-.stat .hint { color: var(--muted); font-size: 12px; }
+.stat .hint { color: var(--muted); font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .stat.warn .value { color: var(--red); }
 .cols { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; margin-bottom: 20px; }
 @media (max-width: 900px) { .cols { grid-template-columns: 1fr; } }
@@ -46,7 +46,7 @@ body.stale main { opacity: .65; }
 table { width: 100%; border-collapse: collapse; }
 th { text-align: left; color: var(--muted); font-weight: 550; font-size: 12px; padding: 8px 16px;
   border-bottom: 1px solid var(--line); }
-td { padding: 8px 16px; border-bottom: 1px solid var(--line); vertical-align: top; }
+td { padding: 8px 16px; border-bottom: 1px solid var(--line); vertical-align: middle; font-size: 13px; }
 tr:last-child td { border-bottom: 0; }
 .empty { padding: 16px; color: var(--muted); }
 .muted { color: var(--muted); }

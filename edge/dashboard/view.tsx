@@ -74,7 +74,9 @@ const Stat: FC<{ label: string; value: Child; hint: string; warn?: boolean }> = 
   <div class={p.warn ? "stat warn" : "stat"}>
     <div class="label">{p.label}</div>
     <div class="value">{p.value}</div>
-    <div class="hint">{p.hint}</div>
+    <div class="hint" title={p.hint}>
+      {p.hint}
+    </div>
   </div>
 );
 
