@@ -1,3 +1,4 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { UsageError } from "./errors.js";
 
 /** What a command gets from the process: its environment and where to write. */
@@ -41,6 +42,13 @@ export const parseOrUsage = <T>(command: string, parse: () => T): T => {
     throw new UsageError(firstLine.charAt(0).toLowerCase() + firstLine.slice(1), command);
   }
 };
+
+/** The usual command line: these options (strictly: anything else is a UsageError) and positionals. */
+export const parseCommandLine = <O extends NonNullable<ParseArgsConfig["options"]>>(
+  command: string,
+  argv: string[],
+  options: O,
+) => parseOrUsage(command, () => parseArgs({ args: argv, allowPositionals: true, strict: true, options }));
 
 /** Checks the positional arguments against their names: none missing, none extra. */
 export const expectPositionals = (

@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { intakeEnvSchema } from "../edge/config.js";
+import { agentIdOfKey } from "../shared/api-key.js";
 import { ConfigError, parseEnv } from "../shared/config/parse.js";
+
+/** Where the CLI looks for the intake when HYPERCODE_URL is not set: what `up` and `intake` serve. */
+export const DEFAULT_INTAKE_URL = "http://127.0.0.1:8787";
 
 /** Where the CLI looks for Redis when REDIS_URL is not set. */
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -33,6 +37,25 @@ const cliEnvSchema = z.object({
   BRIDGE_TOKEN: blankIsUnset(z.string().optional()),
   BRIDGE_PORT: blankIsUnset(portNumber.optional()),
   BRIDGE_HOST: blankIsUnset(z.string().optional()),
+  HYPERCODE_URL: blankIsUnset(
+    z
+      .string()
+      .regex(
+        /^https?:\/\/[^\s/]+/,
+        "must be the intake's http:// or https:// URL, such as http://127.0.0.1:8787",
+      )
+      .default(DEFAULT_INTAKE_URL),
+  ),
+  // The value is never printed: a message about it names only the variable.
+  HYPERCODE_KEY: blankIsUnset(
+    z
+      .string()
+      .refine(
+        (key) => agentIdOfKey(key) !== undefined,
+        "must be an agent key as 'hypercode agents add' prints it (hc1.<agent_id>.<secret>)",
+      )
+      .optional(),
+  ),
 });
 
 type CliEnv = z.output<typeof cliEnvSchema>;

@@ -5,6 +5,8 @@ export const EXIT = {
   failed: 1,
   /** The command line itself is wrong: unknown command or option, invalid argument. */
   usage: 2,
+  /** A request the command followed (`submit --wait`, `watch`) ended failed, rolled_back, rejected or dead_lettered. */
+  requestFailed: 3,
 } as const;
 
 /** An error the CLI reports as one message and an exit code, without a stack trace. */

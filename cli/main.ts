@@ -2,8 +2,13 @@ import { ConfigError } from "../shared/config/parse.js";
 import { type Command, type Context, commandName } from "./command.js";
 import { agentsCommands } from "./commands/agents.js";
 import { bridgeCommand } from "./commands/bridge.js";
+import { dlqCommands } from "./commands/dlq.js";
 import { intakeCommand } from "./commands/intake.js";
 import { operatorsCommands } from "./commands/operators.js";
+import { runnerCommand } from "./commands/runner.js";
+import { statusCommands } from "./commands/status.js";
+import { submitCommand } from "./commands/submit.js";
+import { targetsCommand } from "./commands/targets.js";
 import { upCommand } from "./commands/up.js";
 import { CliError, EXIT, UsageError } from "./errors.js";
 import { invocation } from "./invocation.js";
@@ -13,9 +18,13 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   intakeCommand,
   bridgeCommand,
+  runnerCommand,
   ...agentsCommands,
   ...operatorsCommands,
-  // `hypercode runner` joins here once the runner is complete (runner/main.ts, startRunner).
+  submitCommand,
+  ...statusCommands,
+  targetsCommand,
+  ...dlqCommands,
 ];
 
 const HELP = `Usage: hypercode <command> [options]
@@ -27,15 +36,20 @@ ${COMMANDS.map((c) => `  ${commandName(c).padEnd(15)} ${c.summary}`).join("\n")}
 
 Run 'hypercode <command> --help' for a command's options and environment.
 
-Environment (all commands that talk to Redis):
-  REDIS_URL   where Redis is (default redis://127.0.0.1:6379; 'up' starts its own when unset)
-  KEY_PREFIX  prefix of every Redis key (default none)
+Environment (commands that talk to Redis: up, intake, bridge, runner, agents, operators, dlq):
+  REDIS_URL      where Redis is (default redis://127.0.0.1:6379; 'up' starts its own when unset)
+  KEY_PREFIX     prefix of every Redis key (default none)
+Environment (commands that talk to the intake as an agent: submit, status, watch, targets):
+  HYPERCODE_URL  the intake's address (default http://127.0.0.1:8787)
+  HYPERCODE_KEY  the agent's API key, as 'hypercode agents add' printed it
 
 Exit codes:
-  0  done (a long-running command was stopped by SIGINT/SIGTERM and closed cleanly)
-  1  failed: Redis unreachable, bad configuration, redis-server missing, or refused
-     (e.g. the agent exists, no such agent)
-  2  usage: unknown command or option, missing or invalid argument`;
+  0  done (a followed request succeeded; a server stopped cleanly on SIGINT/SIGTERM)
+  1  failed: Redis or the intake unreachable, bad configuration, redis-server missing, or refused
+     (e.g. the agent exists, no such agent, the intake said no: its reason is printed)
+  2  usage: unknown command or option, missing or invalid argument; nothing was sent or written
+  3  a request followed by 'submit --wait' or 'watch' ended failed, rolled_back, rejected or
+     dead_lettered`;
 
 /** Help for a group such as `agents`: its subcommands. */
 const groupHelp = (group: string, members: readonly Command[]): string =>

@@ -14,7 +14,7 @@ import { statusFeed } from "./status-feed.js";
 import { statusView } from "./status-view.js";
 
 // Printable ASCII without spaces, as most idempotency-key implementations accept.
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
   const app = new Hono();

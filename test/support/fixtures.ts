@@ -61,20 +61,34 @@ let counter = 0;
 export const uniqueName = (base: string): string =>
   `${base}-${process.pid.toString(36)}-${(counter++).toString(36)}`;
 
-/** Moves a request to a new state the way the runner does, through transition.lua. */
+/**
+ * Moves a request to a new state the way the runner does, through transition.lua; `fields` are
+ * stored with the move, as the runner records a revision or `coalesced_into`.
+ */
 export const transition = async (
   client: Redis,
   prefix: string,
   requestId: string,
   to: RequestState,
   detail = "",
+  fields: Record<string, string> = {},
 ) => {
   const k = keys(prefix);
   return runJsonScript<{ ok: boolean }>(
     new IoredisAdapter(client),
     SCRIPTS.transition,
     [k.request(requestId), k.statusStream, k.requestEvents(requestId)],
-    [requestId, to, `,${allowedFrom(to).join(",")},`, new Date().toISOString(), detail, 600_000, 10_000, ""],
+    [
+      requestId,
+      to,
+      `,${allowedFrom(to).join(",")},`,
+      new Date().toISOString(),
+      detail,
+      600_000,
+      10_000,
+      "",
+      ...Object.entries(fields).flat(),
+    ],
   );
 };
 
