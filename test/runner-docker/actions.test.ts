@@ -6,6 +6,7 @@ import {
   containersOf,
   createFixture,
   deployContext,
+  execIn,
   type Fixture,
   fetchVia,
   requestFor,
@@ -256,12 +257,7 @@ describe("a new replica that never becomes healthy", () => {
     ctx.progress = async (state, detail) => {
       if (detail.includes("replica 2/2")) {
         // ids[0], the oldest, was replaced by replica 1; ids[1] still runs and mounts the volume.
-        const exec = await fx.docker
-          .getContainer(ids[1] as string)
-          .exec({ Cmd: ["/bin/busybox", "touch", "/shared/fail"] });
-        await exec
-          .start({ hijack: true, stdin: false })
-          .then((s) => new Promise((r) => s.on("end", r).resume()));
+        await execIn(fx, ids[1] as string, ["/bin/busybox", "touch", "/shared/fail"]);
       }
       return progress(state, detail);
     };

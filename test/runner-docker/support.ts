@@ -36,6 +36,8 @@ export interface ServiceOptions {
   readonly noHealthcheck?: boolean;
   /** The HEALTHCHECK also fails while this path exists (a marker a test drops into a shared volume). */
   readonly failIfExists?: string;
+  /** Instead of serving: print this and exit with code 3. */
+  readonly crashWith?: string;
 }
 
 export interface TargetOptions {
@@ -83,7 +85,9 @@ const dockerfile = (id: string, o: ServiceOptions) => {
     `LABEL hypercode.test=${id}`,
     o.noHealthcheck ? "" : `HEALTHCHECK --interval=500ms --timeout=2s --retries=2 CMD [${check}]`,
     // On SIGTERM: stop listening, let requests in flight finish, exit: what a graceful server does.
-    `ENTRYPOINT ["/bin/busybox","sh","-c","/bin/busybox httpd -f -p 8080 -h /www & trap '/bin/busybox kill $!; /bin/busybox usleep 300000; exit 0' TERM; wait"]`,
+    o.crashWith
+      ? `ENTRYPOINT ["/bin/busybox","sh","-c","echo ${o.crashWith}; exit 3"]`
+      : `ENTRYPOINT ["/bin/busybox","sh","-c","/bin/busybox httpd -f -p 8080 -h /www & trap '/bin/busybox kill $!; /bin/busybox usleep 300000; exit 0' TERM; wait"]`,
     "",
   ].join("\n");
 };
@@ -155,17 +159,18 @@ export const createFixture = async (): Promise<Fixture> => {
     },
     async cleanup() {
       const byLabel = { filters: { label: [`hypercode.test=${id}`] } };
+      const quietly = (p: Promise<unknown>) => p.catch(() => undefined);
       for (const c of await docker.listContainers({ all: true, ...byLabel })) {
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true, v: true })
-          .catch(() => undefined);
+        await quietly(docker.getContainer(c.Id).remove({ force: true, v: true }));
       }
-      for (const n of await docker.listNetworks(byLabel))
+      for (const n of await docker.listNetworks(byLabel)) await quietly(docker.getNetwork(n.Id).remove());
+      const { Volumes } = await docker.listVolumes(byLabel);
+      for (const v of Volumes ?? []) {
         await docker
-          .getNetwork(n.Id)
+          .getVolume(v.Name)
           .remove()
-          .catch(() => undefined);
+          .catch((e) => process.stderr.write(`test cleanup: volume ${v.Name} stays: ${e}\n`));
+      }
       // Tags first (the runner adds revision tags), then whatever still carries the label.
       for (let pass = 0; pass < 3; pass++) {
         const images = [
@@ -175,16 +180,9 @@ export const createFixture = async (): Promise<Fixture> => {
         if (images.length === 0) break;
         for (const img of images) {
           for (const tag of img.RepoTags ?? []) {
-            if (tag !== "<none>:<none>")
-              await docker
-                .getImage(tag)
-                .remove({ force: true })
-                .catch(() => undefined);
+            if (tag !== "<none>:<none>") await quietly(docker.getImage(tag).remove({ force: true }));
           }
-          await docker
-            .getImage(img.Id)
-            .remove({ force: true })
-            .catch(() => undefined);
+          await quietly(docker.getImage(img.Id).remove({ force: true }));
         }
       }
       await rm(dir, { recursive: true, force: true });
@@ -214,13 +212,18 @@ export const containersOf = async (fx: Fixture, target: string) => {
 };
 
 /** Runs a command in a throwaway container on the fixture's network and returns what it printed. */
-export const runOnNetwork = async (fx: Fixture, image: string, cmd: string[]): Promise<string> => {
+export const runOnNetwork = async (
+  fx: Fixture,
+  image: string,
+  cmd: string[],
+  network = fx.network,
+): Promise<string> => {
   const c = await fx.docker.createContainer({
     Image: image,
     Entrypoint: ["/bin/busybox"],
     Cmd: cmd,
     Labels: { "hypercode.test": fx.id },
-    HostConfig: { NetworkMode: fx.network },
+    HostConfig: { NetworkMode: network },
   });
   try {
     await c.start();
@@ -245,8 +248,10 @@ export const demux = (buf: Buffer): string => {
 };
 
 /** `GET http://<host>:8080<path>` from inside the network, as a client container sees it. */
-export const fetchVia = (fx: Fixture, image: string, host: string, path = "/") =>
-  runOnNetwork(fx, image, ["wget", "-q", "-O", "-", `http://${host}:8080${path}`]).then((s) => s.trim());
+export const fetchVia = (fx: Fixture, image: string, host: string, path = "/", network = fx.network) =>
+  runOnNetwork(fx, image, ["wget", "-q", "-O", "-", `http://${host}:8080${path}`], network).then((s) =>
+    s.trim(),
+  );
 
 export interface Recorded {
   readonly progress: Array<{ state: ProgressState; detail: string }>;
@@ -338,4 +343,16 @@ export const watchWrites = (docker: Dockerode): { docker: Dockerode; writes: str
     },
   });
   return { docker: proxy, writes };
+};
+
+/** Runs a command in a running container and returns what it printed. */
+export const execIn = async (fx: Fixture, container: string, cmd: string[]): Promise<string> => {
+  const exec = await fx.docker
+    .getContainer(container)
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  stream.on("data", (d: Buffer) => chunks.push(d));
+  await new Promise((resolve) => stream.on("end", resolve));
+  return demux(Buffer.concat(chunks));
 };

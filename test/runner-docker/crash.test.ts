@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDockerSide } from "../../runner/docker/index.js";
+import { BUILT, STATE } from "../../runner/docker/labels.js";
+import {
+  containersOf,
+  createFixture,
+  deployContext,
+  type Fixture,
+  fetchVia,
+  requestFor,
+  silentLog,
+} from "./support.js";
+
+let fx: Fixture;
+let v1: { context: string; imageId: string };
+
+beforeAll(async () => {
+  fx = await createFixture();
+  v1 = await fx.service("v1", { text: "v1" });
+});
+
+afterAll(async () => {
+  await fx?.cleanup();
+});
+
+/** A fresh Docker side each time: the retry runs in another runner process, with no memory of the first. */
+const side = () => createDockerSide({ log: silentLog, healthTimeoutMs: 20_000, settleMs: 500 });
+
+const newTarget = async (suffix: string) => {
+  const name = `hct${fx.id}-${suffix}`;
+  const alias = `${name}-svc`;
+  await fx.target({
+    name,
+    image: `${fx.repo}:v1`,
+    replicas: 2,
+    alias,
+    env: ["COLOR=blue"],
+    labels: {
+      "hypercode.actions": "update_config,rebuild",
+      "hypercode.env.allow": "COLOR",
+      "hypercode.build.context": v1.context,
+      "hypercode.build.args": "GREETING",
+    },
+  });
+  return { name, alias };
+};
+
+/** The target is exactly `replicas` running containers of this request, and nothing else is left. */
+const expectConverged = async (name: string, requestId: string, replicas = 2) => {
+  const all = await containersOf(fx, name);
+  expect(all.map((c) => `${c.State.Status} ${c.Config.Labels[STATE.request]}`)).toEqual(
+    Array(replicas).fill(`running ${requestId}`),
+  );
+  expect(new Set(all.map((c) => c.Config.Labels[STATE.spec])).size).toBe(1);
+  expect(all.every((c) => c.State.Health?.Status === "healthy")).toBe(true);
+  return all;
+};
+
+/*
+ * Lock checks of a two-replica update_config, in order: 1-2 revision tags; replica 1: 3 create,
+ * 4 start, 5 retire, 6 stop, 7 remove; replica 2: 8 create, 9 start, 10 retire, 11 stop, 12 remove.
+ * Throwing from the n-th check stops the deploy there, as a SIGKILL would: nothing after it runs.
+ */
+const crashes: Array<[string, number, (states: string[]) => void]> = [
+  [
+    "new container created, never started",
+    4,
+    (s) => expect(s.sort()).toEqual(["created", "running", "running"]),
+  ],
+  [
+    "new container started, old one not stopped",
+    5,
+    (s) => expect(s).toEqual(["running", "running", "running"]),
+  ],
+  [
+    "old container stopped, not removed",
+    7,
+    (s) => expect(s.sort()).toEqual(["exited", "running", "running"]),
+  ],
+  [
+    "second replica created, never started",
+    9,
+    (s) => expect(s.sort()).toEqual(["created", "running", "running"]),
+  ],
+  [
+    "last old container stopped, not removed",
+    12,
+    (s) => expect(s.sort()).toEqual(["exited", "running", "running"]),
+  ],
+];
+
+describe("a retry after a crash mid-rollout converges instead of piling up containers", () => {
+  it.each(crashes)("crash with the %s", async (_, crashAt, leftBehind) => {
+    const { name, alias } = await newTarget(`crash${crashAt}`);
+    const request = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
+
+    const crashed = await side()
+      .deployer.deploy(deployContext(request, { crashAt }))
+      .catch((e: Error) => e);
+    expect(String(crashed)).toMatch(/simulated crash/);
+    leftBehind((await containersOf(fx, name)).map((c) => c.State.Status));
+
+    const outcome = await side().deployer.deploy(deployContext(request));
+
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    const now = await expectConverged(name, request.request_id);
+    expect(now.every((c) => c.Config.Env.includes("COLOR=green"))).toBe(true);
+    expect(await fetchVia(fx, `${fx.repo}:v1`, alias, "/cgi-bin/env")).toBe("COLOR=green");
+  });
+
+  it("a rebuild that crashed after its build reuses the image instead of building a second one", async () => {
+    const { name, alias } = await newTarget("crashbuild");
+    const request = requestFor(name, { action: "rebuild", build_args: { GREETING: "salut" } });
+    // 1: before the build; 2: the first revision tag, after the build.
+    await side()
+      .deployer.deploy(deployContext(request, { crashAt: 2 }))
+      .catch(() => undefined);
+    const built = () =>
+      fx.docker.listImages({ filters: { label: [`${BUILT.request}=${request.request_id}`] } });
+    expect(await built()).toHaveLength(1);
+
+    const ctx = deployContext(request);
+    const outcome = await side().deployer.deploy(ctx);
+
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    expect(ctx.recorded.progress.map((p) => p.state)).not.toContain("building");
+    expect(await built()).toHaveLength(1);
+    await expectConverged(name, request.request_id);
+    expect(await fetchVia(fx, `${fx.repo}:v1`, alias, "/greeting.txt")).toBe("salut");
+  });
+
+  it("a retry of a deploy that had in fact finished changes nothing", async () => {
+    const { name } = await newTarget("again");
+    const request = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
+    expect((await side().deployer.deploy(deployContext(request))).state).toBe("succeeded");
+    const before = (await containersOf(fx, name)).map((c) => c.Id).sort();
+
+    const outcome = await side().deployer.deploy(deployContext(request));
+
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    expect((await containersOf(fx, name)).map((c) => c.Id).sort()).toEqual(before);
+  });
+});
