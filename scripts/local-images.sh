@@ -172,7 +172,7 @@ for what in "$@"; do
   node) build_node ;;
   redis) build_redis ;;
   demo) build_demo ;;
-  -h | --help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' && exit 0 ;;
+  -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" && exit 0 ;;
   *) die "unknown image '$what' (known: all, node, redis, demo)" ;;
   esac
 done
