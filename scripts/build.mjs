@@ -1,6 +1,6 @@
 // Bundles the CLI (cli/main.ts and everything it imports from shared/, edge/, bridge/) into
 // dist/cli.mjs. Dependencies stay external: they are installed next to it by npm.
-// Also bundles the container images' programs into dist/image/ (see buildImageBundles).
+// Also bundles it with its dependencies into dist/image/cli.mjs, for the Docker images.
 // Files are written under a temporary name and renamed, so a `hypercode` that is running while
 // the build runs (tests do this) never reads half a file.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
@@ -36,30 +36,19 @@ export const buildCli = async () => {
   writeAtomically(result.outputFiles);
 };
 
-/** The programs the Docker images run (docker/Dockerfile copies dist/image/ and nothing else). */
-const IMAGE_BUNDLES = {
-  // The whole CLI (`intake`, `bridge`, `agents add`...); docker/hypercode.mjs calls its main().
-  "dist/image/cli.mjs": "cli/main.ts",
-  // The runner daemon; docker/runner.mjs calls its startRunner().
-  "dist/image/runner.mjs": "runner/main.ts",
-};
-
 /**
- * Bundles each image program WITH its dependencies, so an image needs no node_modules and no
- * `npm ci` inside `docker build` (containers cannot reach a registry on every machine that builds
- * these images), and holds only node plus a few files. Left out: ssh2's optional native addons
- * (`*.node`, cpu-features); ssh2 falls back to pure JS, and only an ssh:// DOCKER_HOST uses it.
- * CommonJS dependencies call require() and read __dirname: the banner gives the ES module both.
+ * The CLI again, this time WITH its dependencies, for the Docker images (docker/Dockerfile copies
+ * dist/image/ and runs it through docker/hypercode.mjs): an image then needs no node_modules and
+ * no `npm ci` inside `docker build` (containers cannot reach a registry on every machine that
+ * builds these images), and holds only node and a few files. Left out: ssh2's optional native
+ * addons (`*.node`, cpu-features); ssh2 falls back to pure JS, and only an ssh:// DOCKER_HOST
+ * uses it. CommonJS dependencies call require() and read __dirname: the banner gives them both.
  */
-export const buildImageBundles = async () => {
+export const buildImageBundle = async () => {
   const result = await build({
     absWorkingDir: root,
-    entryPoints: Object.entries(IMAGE_BUNDLES).map(([out, in_]) => ({
-      in: in_,
-      out: out.replace(/\.mjs$/, ""),
-    })),
-    outdir: ".",
-    outExtension: { ".js": ".mjs" },
+    entryPoints: ["cli/main.ts"],
+    outfile: "dist/image/cli.mjs",
     bundle: true,
     platform: "node",
     format: "esm",
@@ -85,5 +74,5 @@ export const buildImageBundles = async () => {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await buildCli();
-  await buildImageBundles();
+  await buildImageBundle();
 }
