@@ -192,7 +192,9 @@ const rebuildMove = async (
   return { rev, imageId, env: view.env, source: ref, history: nextHistory(current, view.history) };
 };
 
-const servingCount = (view: TargetView): number => Math.max(1, view.members.filter(isServing).length);
+/** Replicas the target has now: a replica its restart policy is restarting counts, a leftover does not. */
+const servingCount = (view: TargetView): number =>
+  Math.max(1, view.members.filter((c) => isServing(c) || c.State.Restarting).length);
 
 /** A retry after a crash: aim at exactly what the first attempt's containers say it aimed at. */
 const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRequest): Promise<Planned> => {

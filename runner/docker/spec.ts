@@ -62,9 +62,12 @@ const RUN_FIELDS = [
   "StopTimeout",
 ] as const;
 
+const DOCKER_DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** Env entries the container set itself, i.e. not inherited verbatim from its image. */
 export const explicitEnv = (c: InspectedContainer, image: InspectedImage | undefined): string[] => {
-  const inherited = new Set(image?.Config?.Env ?? []);
+  // Docker adds its default PATH to a container whose image sets none: not the container's choice.
+  const inherited = new Set([...(image?.Config?.Env ?? []), DOCKER_DEFAULT_PATH]);
   return (c.Config.Env ?? []).filter((e) => !inherited.has(e));
 };
 

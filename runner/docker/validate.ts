@@ -100,7 +100,13 @@ const checkPayload = async (docker: Dockerode, view: TargetView, p: ImprovementP
       // A retry whose first attempt already created containers for this request needs no target any more.
       if (view.resumeFrom) return;
       const record = rollbackTarget(policy.name, view.history, p.revision);
-      const ref = view.repository ? formatRef(view.repository, record.rev) : record.image;
+      if (view.repository === undefined) {
+        throw new PolicyRefusal(
+          "no_image_repository",
+          `cannot tag revisions of ${policy.name}: set ${POLICY.repository}`,
+        );
+      }
+      const ref = formatRef(view.repository, record.rev);
       const image = await inspectImage(docker, ref);
       if (image?.Id !== record.image) {
         throw new PolicyRefusal(
