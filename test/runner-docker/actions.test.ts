@@ -9,6 +9,7 @@ import {
   execIn,
   type Fixture,
   fetchVia,
+  ROLLOUT_TIMEOUT_MS,
   requestFor,
   revisionOf,
   silentLog,
@@ -55,7 +56,9 @@ const target = async (
 
 const get = (alias: string, path = "/") => fetchVia(fx, `${fx.repo}:v1`, alias, path);
 
-describe("actions, each through deployer.deploy() against the real engine", () => {
+describe("actions, each through deployer.deploy() against the real engine", {
+  timeout: ROLLOUT_TIMEOUT_MS,
+}, () => {
   it("restart: every replica is a new container of the same image and revision", async () => {
     const { name, alias, ids } = await target("restart");
     const before = await containersOf(fx, name);
@@ -215,7 +218,7 @@ describe("actions, each through deployer.deploy() against the real engine", () =
   });
 });
 
-describe("a new replica that never becomes healthy", () => {
+describe("a new replica that never becomes healthy", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
   it("is removed; the old containers keep serving; the outcome is failed with the health log", async () => {
     await fx.service("v2-sick", { text: "sick", unhealthy: true });
     const { name, alias, ids } = await target("sick");

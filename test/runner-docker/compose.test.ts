@@ -9,6 +9,7 @@ import {
   deployContext,
   type Fixture,
   fetchVia,
+  ROLLOUT_TIMEOUT_MS,
   requestFor,
   silentLog,
   writeServiceContext,
@@ -61,7 +62,7 @@ afterAll(async () => {
   await fx?.cleanup();
 });
 
-describe("a compose service as a target", () => {
+describe("a compose service as a target", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
   it("is discovered by its service name, rebuilt from the compose file's build section, and still seen by docker-compose", async () => {
     const { catalog, deployer } = createDockerSide({
       log: silentLog,

@@ -7,6 +7,7 @@ import {
   deployContext,
   type Fixture,
   fetchVia,
+  ROLLOUT_TIMEOUT_MS,
   requestFor,
   silentLog,
 } from "./support.js";
@@ -89,7 +90,9 @@ const crashes: Array<[string, number, (states: string[]) => void]> = [
   ],
 ];
 
-describe("a retry after a crash mid-rollout converges instead of piling up containers", () => {
+describe("a retry after a crash mid-rollout converges instead of piling up containers", {
+  timeout: ROLLOUT_TIMEOUT_MS,
+}, () => {
   it.each(crashes)("crash with the %s", async (_, crashAt, leftBehind) => {
     const { name, alias } = await newTarget(`crash${crashAt}`);
     const request = requestFor(name, { action: "update_config", env: { COLOR: "green" } });

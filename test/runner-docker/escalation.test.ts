@@ -10,6 +10,7 @@ import {
   createFixture,
   deployContext,
   type Fixture,
+  ROLLOUT_TIMEOUT_MS,
   requestFor,
   silentLog,
   watchWrites,
@@ -172,7 +173,7 @@ describe("the privilege check refuses create options that add privilege", () => 
   });
 });
 
-describe("through deployer.deploy() on real containers", () => {
+describe("through deployer.deploy() on real containers", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
   it("replicas that differ in privilege: refused before anything changes (the new ones would copy the most privileged)", async () => {
     const name = `hct${fx.id}-mixed`;
     const ids = await fx.target({

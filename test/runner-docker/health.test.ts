@@ -6,6 +6,7 @@ import {
   deployContext,
   execIn,
   type Fixture,
+  ROLLOUT_TIMEOUT_MS,
   requestFor,
   silentLog,
 } from "./support.js";
@@ -36,7 +37,7 @@ const bareTarget = async (suffix: string, labels: Record<string, string> = {}, r
   return { name, ids };
 };
 
-describe("health of a new replica without a HEALTHCHECK", () => {
+describe("health of a new replica without a HEALTHCHECK", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
   it("the probe label is asked: an answering path passes", async () => {
     const { name, ids } = await bareTarget("probe-ok", {
       "hypercode.health.http": "http://:8080/index.html",
@@ -77,7 +78,7 @@ describe("health of a new replica without a HEALTHCHECK", () => {
   });
 });
 
-describe("retiring an old replica", () => {
+describe("retiring an old replica", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
   it("runs its pre-stop hook inside it before stopping it", async () => {
     const volume = `hct${fx.id}-drain`;
     await fx.docker.createVolume({ Name: volume, Labels: { "hypercode.test": fx.id } });

@@ -54,6 +54,9 @@ export interface TargetOptions {
   readonly noWait?: boolean;
 }
 
+/** Rollouts wait for real health checks and graceful stops: generous on a loaded two-core machine. */
+export const ROLLOUT_TIMEOUT_MS = 180_000;
+
 export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
 const follow = (docker: Dockerode, stream: NodeJS.ReadableStream) =>
