@@ -65,11 +65,40 @@ afterAll(async () => {
   await client.quit();
 });
 
+/** Most `up` tests are about the intake and Redis: no runner, so nothing else touches their data. */
+const NO_DOCKER = { DOCKER_HOST: "tcp://127.0.0.1:9" };
+
 describe("hypercode up", () => {
+  it("starts the runner too when a Docker engine answers, and stops it on SIGTERM", async () => {
+    const up = spawnCli(["up"], {
+      cwd: tempDir(),
+      env: { PORT: "0", RUNNER_PORT: "0", RUNNER_ID: "up-runner", HYPERCODE_TARGETS: "none-here" },
+    });
+    const result = finished(up);
+    const out = await waitForOutput(up, "stdout", /Press Ctrl-C to stop/);
+    const metrics = /runner {2}up-runner {2}\(GET (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(out);
+    expect(metrics, out).not.toBeNull();
+    const scrape = await fetch(metrics![1] as string);
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toContain("hypercode_");
+    up.kill("SIGTERM");
+    expect((await result).code).toBe(0);
+    await expect(fetch(metrics![1] as string)).rejects.toThrow();
+  });
+
+  it("says why no runner runs when no Docker engine answers, and serves the intake anyway", async () => {
+    const up = spawnCli(["up"], { cwd: tempDir(), env: { ...NO_DOCKER, PORT: "0" } });
+    const result = finished(up);
+    const out = await waitForOutput(up, "stdout", /Press Ctrl-C to stop/);
+    expect(out).toMatch(/runner {2}not started: no Docker engine answered/);
+    up.kill("SIGINT");
+    expect((await result).code).toBe(0);
+  });
+
   it("without REDIS_URL runs its own redis-server and the intake, explains the first key, and stops both on SIGINT", async () => {
     const cwd = tempDir();
     const port = await freePort();
-    const up = spawnCli(["up"], { cwd, env: { PORT: String(port) } });
+    const up = spawnCli(["up"], { cwd, env: { ...NO_DOCKER, PORT: String(port) } });
     const result = finished(up);
     const printed = parseUp(await waitForOutput(up, "stdout", /Press Ctrl-C to stop/));
     expect(printed.intakeUrl).toBe(`http://127.0.0.1:${port}`);
@@ -106,7 +135,7 @@ describe("hypercode up", () => {
     await expect(fetch(`${printed.intakeUrl}/healthz`)).rejects.toThrow();
 
     // The private Redis keeps its data (append-only file) for the next `up` in the same directory.
-    const again = spawnCli(["up"], { cwd, env: { PORT: "0" } });
+    const again = spawnCli(["up"], { cwd, env: { ...NO_DOCKER, PORT: "0" } });
     const againResult = finished(again);
     const second = parseUp(await waitForOutput(again, "stdout", /Press Ctrl-C to stop/));
     const list = await runCli(["agents", "list"], { env: { REDIS_URL: second.redisUrl } });
@@ -118,7 +147,7 @@ describe("hypercode up", () => {
 
   it("says how to install redis-server and exits 1 when it is not on the PATH", async () => {
     const cwd = tempDir();
-    const r = await runCli(["up"], { cwd, env: { PATH: tempDir(), PORT: "0" } });
+    const r = await runCli(["up"], { cwd, env: { ...NO_DOCKER, PATH: tempDir(), PORT: "0" } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^hypercode: redis-server was not found on the PATH\. Install it .*apt-get install redis-server/,
@@ -128,14 +157,14 @@ describe("hypercode up", () => {
 
   it("stops before starting anything when the intake's configuration is invalid", async () => {
     const cwd = tempDir();
-    const r = await runCli(["up"], { cwd, env: { PORT: "0", MAX_BODY_BYTES: "lots" } });
+    const r = await runCli(["up"], { cwd, env: { ...NO_DOCKER, PORT: "0", MAX_BODY_BYTES: "lots" } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Invalid intake configuration:\n\s+MAX_BODY_BYTES: /);
     expect(existsSync(join(cwd, ".hypercode"))).toBe(false);
   });
 
   it("exits 1 and stops the intake when its private redis-server dies", async () => {
-    const up = spawnCli(["up"], { cwd: tempDir(), env: { PORT: "0" } });
+    const up = spawnCli(["up"], { cwd: tempDir(), env: { ...NO_DOCKER, PORT: "0" } });
     const result = finished(up);
     const printed = parseUp(await waitForOutput(up, "stdout", /Press Ctrl-C to stop/));
     process.kill(printed.redisPid!, "SIGKILL");
@@ -149,7 +178,10 @@ describe("hypercode up", () => {
     const prefix = freshPrefix();
     prefixes.push(prefix);
     const cwd = tempDir();
-    const up = spawnCli(["up"], { cwd, env: { REDIS_URL: redisUrl(), KEY_PREFIX: prefix, PORT: "0" } });
+    const up = spawnCli(["up"], {
+      cwd,
+      env: { ...NO_DOCKER, REDIS_URL: redisUrl(), KEY_PREFIX: prefix, PORT: "0" },
+    });
     const result = finished(up);
     const printed = parseUp(await waitForOutput(up, "stdout", /Press Ctrl-C to stop/));
     expect(printed.redisUrl).toBe(redisUrl());
@@ -163,7 +195,7 @@ describe("hypercode up", () => {
 
   it("exits 1 naming the URL when REDIS_URL cannot be reached", async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
-    const r = await runCli(["up"], { cwd: tempDir(), env: { REDIS_URL: url, PORT: "0" } });
+    const r = await runCli(["up"], { cwd: tempDir(), env: { ...NO_DOCKER, REDIS_URL: url, PORT: "0" } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(`cannot reach Redis at ${url}: connect ECONNREFUSED`);
   });
@@ -178,7 +210,7 @@ describe("hypercode up", () => {
     const port = new URL(url).port;
     const r = await runCli(["up"], {
       cwd: tempDir(),
-      env: { REDIS_URL: redisUrl(), KEY_PREFIX: prefix, PORT: port },
+      env: { ...NO_DOCKER, REDIS_URL: redisUrl(), KEY_PREFIX: prefix, PORT: port },
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`hypercode: 127.0.0.1:${port} is already in use (set PORT or HOST)`);

@@ -150,7 +150,12 @@ ${ENV_HELP}
         "",
         "The agent sends it as a Bearer token, for example:",
         "",
-        curlExample(`http://${HOST}:${PORT}`, apiKey, agent),
+        // A wildcard listen address is not one a client can call.
+        curlExample(
+          `http://${HOST === "0.0.0.0" || HOST === "::" ? "127.0.0.1" : HOST}:${PORT}`,
+          apiKey,
+          agent,
+        ),
       ].join("\n"),
     );
     return EXIT.ok;

@@ -1,7 +1,9 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import Dockerode from "dockerode";
 import { parseIntakeConfig } from "../../edge/config.js";
 import { startNodeIntake } from "../../edge/node/server.js";
+import { type StartedRunner, startRunner } from "../../runner/main.js";
 import { type Command, expectPositionals, parseOrUsage } from "../command.js";
 import { readEnv } from "../env.js";
 import { CliError, EXIT, explainListenError } from "../errors.js";
@@ -36,17 +38,46 @@ const whenRedisEnds = (redis: LocalRedis): Promise<{ exitCode: number; message: 
     ),
   );
 
+/**
+ * The runner needs a Docker engine; a laptop without one still gets a working intake, and the
+ * line printed says why no runner runs.
+ */
+const startRunnerIfDocker = async (
+  env: Record<string, string | undefined>,
+): Promise<{ started?: StartedRunner; line: string }> => {
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Dockerode().ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no answer within 2 s")), 2000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    return {
+      line: `not started: no Docker engine answered (${why}); requests wait in the stream until 'hypercode runner' runs beside one`,
+    };
+  }
+  const started = await startRunner(env, { handleSignals: false });
+  return {
+    started,
+    line: `${started.config.runnerId}  (GET http://127.0.0.1:${started.runner.port}/metrics; logs below)`,
+  };
+};
+
 export const upCommand: Command = {
   words: ["up"],
-  summary: "run the pipeline locally: the intake, and a private redis-server unless REDIS_URL is set",
+  summary: "run the pipeline locally: intake, runner (if Docker answers), and a private redis-server",
   help: `Usage: hypercode up
 
 Runs the pipeline on this machine until Ctrl-C (SIGINT) or SIGTERM:
   - Redis: the one at REDIS_URL if set; otherwise a private redis-server (from the PATH) on a free
     loopback port, keeping its data (append-only file) in ./${LOCAL_REDIS_DIR}
   - the intake (HTTP API for agents) on HOST:PORT
+  - the runner, if a Docker engine answers at DOCKER_HOST (default the local socket); without
+    one, requests are accepted and wait in the stream until a runner starts
 It prints the intake's address, the Redis URL, and the command that creates the first agent key.
-The runner is not started by 'up' yet.
 
 Options:
   -h, --help  show this help
@@ -56,7 +87,8 @@ Environment:
   PORT        the intake's port (default 8787; 0 picks a free one)
   HOST        the intake's address (default 127.0.0.1)
   KEY_PREFIX  prefix of every Redis key (default none)
-  and the intake's own settings: see 'hypercode intake --help'.`,
+  RUNNER_PORT the runner's /healthz and /metrics port (default 9464; 0 picks a free one)
+  and the intake's and the runner's own settings: see 'hypercode intake --help', 'hypercode runner --help'.`,
   async run(argv, ctx) {
     const { positionals } = parseOrUsage("up", () =>
       parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
@@ -89,7 +121,9 @@ Environment:
         },
       );
       closers.unshift(() => intake.close());
-      // The runner starts here too once it is complete (runner/main.ts, startRunner).
+      const runner = await startRunnerIfDocker({ ...ctx.env, REDIS_URL: redisUrl });
+      const { started } = runner;
+      if (started) closers.unshift(() => started.stop());
 
       const envPrefix = [
         `REDIS_URL=${displayUrl(redisUrl)}`,
@@ -101,6 +135,7 @@ Environment:
           "",
           `  intake  ${intake.url}  (GET /healthz, POST /v1/improvements)`,
           `  redis   ${redisLine}`,
+          `  runner  ${runner.line}`,
           "",
           "Create the first agent key (in another terminal, from this directory):",
           "",
