@@ -72,6 +72,15 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
         await ensureTag(docker, view.repository, t.rev, t.imageId);
       }
     }
+    log.info(
+      {
+        what: planned.plan.what,
+        revision: planned.revision,
+        image: planned.image,
+        replicas: planned.plan.replicas,
+      },
+      "rolling out",
+    );
     const result = await rollout(
       {
         docker,
