@@ -1,0 +1,98 @@
+import fc from "fast-check";
+import type { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import type { Keys } from "../../shared/keys.js";
+import { decodeStreamEntry, fieldsToRecord } from "../../shared/protocol/index.js";
+import {
+  deadLetters,
+  enqueue,
+  newRequest,
+  pendingEntries,
+  perTestPrefix,
+  startTestRunner,
+  waitFor,
+  waitForState,
+} from "../runner/support.js";
+import { seed, size } from "./support.js";
+
+/**
+ * Garbage written straight to the request stream (random fields and values, `payload` fields
+ * that are almost requests) never stops the runner: each undecodable entry is dead-lettered, and
+ * a valid entry written after a batch is still carried out.
+ */
+
+let client: Redis;
+let prefix: string;
+let k: Keys;
+perTestPrefix((t) => ({ client, prefix, k } = t));
+
+const almostRequest = fc
+  .record(
+    {
+      agent_id: fc.oneof(fc.constant("coder-agent"), fc.string()),
+      target_agent: fc.oneof(fc.constant("test-agent"), fc.string(), fc.anything()),
+      improvement_type: fc.oneof(fc.constant("performance"), fc.string()),
+      description: fc.oneof(fc.string(), fc.anything()),
+      payload: fc.oneof(
+        fc.constant({ action: "redeploy", privileged: true }),
+        fc.constant({ action: "redeploy", image: "app:v2", binds: ["/:/host"] }),
+        fc.constant({ action: "restart", cap_add: ["SYS_ADMIN"] }),
+        fc.constant({ action: "scale", replicas: 0 }),
+        fc.record({ action: fc.string() }),
+        fc.anything(),
+      ),
+      request_id: fc.oneof(fc.string(), fc.constant("../../etc")),
+      network_mode: fc.constant("host"),
+    },
+    { requiredKeys: [] },
+  )
+  .map((r) => JSON.stringify(r));
+
+const fieldValue = fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.json(), almostRequest);
+
+/** One entry's field/value pairs: random names, or a `payload` field with a near-request. */
+const entry = fc.oneof(
+  fc
+    .uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 20 }), fieldValue), {
+      minLength: 1,
+      maxLength: 5,
+      selector: ([f]) => f,
+    })
+    .map((pairs) => pairs.flat()),
+  fc.tuple(fc.constant("payload"), fieldValue),
+  fc.tuple(fc.constant("payload"), almostRequest, fc.constant("payload2"), fc.string()),
+);
+
+describe("garbage in the request stream", { timeout: 300_000 }, () => {
+  it("is dead-lettered entry by entry; the runner keeps serving valid requests", async () => {
+    await startTestRunner(prefix, { env: { MAX_DELIVERIES: "2" } });
+    const s = seed(77);
+    let garbage = 0;
+    let batches = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 8 }), async (batch) => {
+        batches++;
+        for (const fields of batch) {
+          const id = (await client.xadd(k.requestStream, "*", ...fields)) as string;
+          // The runner's decoder is the judge of garbage; an entry it accepts is a request like any other.
+          if (!decodeStreamEntry(id, fieldsToRecord(fields)).ok) garbage++;
+        }
+        const valid = newRequest();
+        await enqueue(client, prefix, valid);
+        await waitForState(client, prefix, valid.request_id, "succeeded");
+      }),
+      { seed: s, numRuns: size(25, 300) },
+    );
+    await waitFor(
+      "every entry to be handled",
+      async () => (await pendingEntries(client, prefix)).length === 0,
+    );
+    const letters = await deadLetters(client, prefix);
+    expect(letters.length, `seed ${s}`).toBe(garbage);
+    expect(
+      letters.every((l) => l.reason),
+      `seed ${s}`,
+    ).toBe(true);
+    process.stdout.write(`stream garbage: seed ${s}, ${batches} batches, ${garbage} dead-lettered\n`);
+  });
+});
