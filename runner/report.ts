@@ -44,7 +44,12 @@ export class Reporter {
     log: Logger,
   ) {
     const { status, metrics } = this.deps;
-    const fields = { revision: outcome.revision, image: outcome.image, health_log: outcome.healthLog };
+    const fields = {
+      revision: outcome.revision,
+      image: outcome.image,
+      health_log: outcome.healthLog,
+      build_log: outcome.buildLog,
+    };
     let moved = await status.move(r.request_id, outcome.state, { detail: outcome.detail, fields });
     if (!moved.ok && moved.current === "building" && outcome.state !== "failed") {
       // The state machine reaches success only through `deploying`; a deployer that reported a

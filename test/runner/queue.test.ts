@@ -158,6 +158,26 @@ describe("runner: outcomes", () => {
     ]);
   });
 
+  it("stores a failed build's outcome with the tail of its build log", async () => {
+    const deployer = new TestDeployer("runner-a", async (ctx) => {
+      await ctx.progress("building", "building test-agent:r2");
+      return {
+        state: "failed",
+        detail: "build of test-agent:r2 failed: exit code 2",
+        buildLog: "Step 3/4 : RUN make\nmake: *** No rule to make target 'all'.  Stop.",
+      };
+    });
+    await startTestRunner(prefix, { deployer });
+    const r = newRequest({ action: "rebuild" });
+    await enqueue(client, prefix, r);
+    const s = await waitForState(client, prefix, r.request_id, "failed");
+    expect(s).toMatchObject({
+      detail: "build of test-agent:r2 failed: exit code 2",
+      build_log: "Step 3/4 : RUN make\nmake: *** No rule to make target 'all'.  Stop.",
+    });
+    expect(s.health_log).toBeUndefined();
+  });
+
   it("retries when the policy check itself fails for a transient reason, keeping the request queued", async () => {
     const deployer = new TestDeployer("runner-a");
     let checks = 0;
