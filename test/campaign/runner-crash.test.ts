@@ -1,0 +1,228 @@
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STATE } from "../../runner/docker/labels.js";
+import { keys } from "../../shared/keys.js";
+import { isTerminal, type RequestState } from "../../shared/protocol/index.js";
+import { jsonPost } from "../intake/harness.js";
+import { containersOf, createFixture, type Fixture } from "../runner-docker/support.js";
+import { addAgent } from "../support/fixtures.js";
+import type { RunningIntake } from "../support/intake-runtime.js";
+import { startNodeTestIntake } from "../support/node-intake.js";
+import { deletePrefix, freshPrefix, redisUrl, testClient } from "../support/redis.js";
+import { expectConverged, watchHealthy } from "./docker-support.js";
+import { bundleEntry, type ChildRunner, size, sleep, spawnRunner } from "./support.js";
+
+/**
+ * The runner as it ships (runner/main.ts: queue side and real Docker side) killed with SIGKILL at
+ * random moments while it deploys a two-replica target, again and again, a new runner started
+ * each time. Every request that got a 202 ends; the target always has a healthy replica; at the
+ * end it runs the last request's revision and nothing is orphaned.
+ */
+
+const KILLS = size(3, 20);
+
+describe("runner killed mid-deploy, again and again", { timeout: 900_000 }, () => {
+  let fx: Fixture;
+  let redis: Redis;
+  let intake: RunningIntake;
+  let bundle: { file: string; remove: () => void };
+  let key: string;
+  let name: string;
+  let images: Record<"v1" | "v2", string>;
+  const children = new Set<ChildRunner>();
+  const prefix = freshPrefix();
+  const k = keys(prefix);
+
+  const startRunner = async () => {
+    const child = await spawnRunner(bundle.file, {
+      REDIS_URL: redisUrl(),
+      KEY_PREFIX: prefix,
+      // The same consumer name each time: a restarted runner takes its own pending entries first.
+      RUNNER_ID: "crash-runner",
+      HYPERCODE_TARGETS: name,
+      CLAIM_IDLE: "2s",
+      LOCK_TTL: "2s",
+      RETRY_BASE: "100ms",
+      RETRY_MAX: "1s",
+      MAX_DELIVERIES: "50",
+      PUBLISH_INTERVAL: "1s",
+      HEALTH_TIMEOUT: "30s",
+      RUNNER_PORT: "0",
+      RUNNER_HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+    });
+    children.add(child);
+    return child;
+  };
+
+  beforeAll(async () => {
+    fx = await createFixture();
+    images = {
+      v1: (await fx.service("v1", { text: "v1" })).imageId,
+      v2: (await fx.service("v2", { text: "v2" })).imageId,
+    };
+    name = `hct${fx.id}-crash`;
+    await fx.target({
+      name,
+      image: `${fx.repo}:v1`,
+      replicas: 2,
+      alias: `${name}-svc`,
+      env: ["COLOR=start"],
+      labels: { "hypercode.actions": "update_config,redeploy", "hypercode.env.allow": "COLOR" },
+    });
+    redis = testClient();
+    key = await addAgent(redis, prefix, {
+      id: "crash-agent",
+      targets: [name],
+      actions: ["update_config", "redeploy"],
+      rate: 100_000,
+    });
+    intake = await startNodeTestIntake({
+      redisUrl: redisUrl(),
+      prefix,
+      vars: { TARGET_BUDGET: "100000/hour" },
+    });
+    bundle = await bundleEntry("runner/main.ts");
+  });
+
+  afterAll(async () => {
+    for (const c of children) await c.kill();
+    await intake?.stop();
+    bundle?.remove();
+    if (redis) {
+      await deletePrefix(redis, prefix);
+      redis.disconnect();
+    }
+    await fx?.cleanup();
+  });
+
+  const submit = async (i: number) => {
+    const payload =
+      i % 3 === 2
+        ? { action: "redeploy", image: `${fx.repo}:${i % 2 ? "v1" : "v2"}` }
+        : { action: "update_config", env: { COLOR: `c${i}` } };
+    const res = await jsonPost(intake.baseUrl, "/v1/improvements", key, {
+      target_agent: name,
+      improvement_type: "reliability",
+      description: `crash campaign ${i}`,
+      payload,
+    });
+    const body = (await res.json()) as { request_id: string };
+    expect(res.status, JSON.stringify(body)).toBe(202);
+    return { id: body.request_id, payload };
+  };
+
+  const stateOf = async (id: string) => (await redis.hget(k.request(id), "state")) as RequestState | null;
+
+  it(`${KILLS} SIGKILLs at random moments: every request ends, never without a healthy replica, nothing orphaned`, async () => {
+    let runner = await startRunner();
+    const deadline = Date.now() + 20_000;
+    while (!(await redis.hget(k.targets, name))) {
+      if (Date.now() > deadline) throw new Error(`target not published: ${runner.output()}`);
+      await sleep(100);
+    }
+    const watcher = watchHealthy(fx, name);
+    const sent: Array<{ id: string; payload: Record<string, unknown> }> = [];
+    const killedIn: string[] = [];
+    try {
+      for (let i = 0; i < KILLS; i++) {
+        const r = await submit(i);
+        sent.push(r);
+        // Wait until the runner has the request in hand, then kill it somewhere in the rollout.
+        const started = Date.now() + 30_000;
+        while (!["running", "building", "deploying"].includes((await stateOf(r.id)) ?? "")) {
+          if (Date.now() > started)
+            throw new Error(`request ${i} never started: ${runner.output().slice(-3000)}`);
+          await sleep(20);
+        }
+        await sleep(Math.random() * 3000);
+        killedIn.push((await stateOf(r.id)) ?? "?");
+        await runner.kill();
+        children.delete(runner);
+        runner = await startRunner();
+      }
+      const last = Date.now() + 120_000;
+      for (;;) {
+        const states = await Promise.all(sent.map((r) => stateOf(r.id)));
+        if (states.every((s) => s && isTerminal(s))) break;
+        if (Date.now() > last)
+          throw new Error(`requests not ended: ${states}; ${runner.output().slice(-3000)}`);
+        await sleep(200);
+      }
+    } finally {
+      await watcher.stop();
+    }
+    process.stdout.write(
+      `runner crash: ${KILLS} kills (states at the kill: ${killedIn.join(",")}), ${watcher.polls} polls, ${watcher.gaps.length} without a healthy replica\n`,
+    );
+    expect(watcher.gaps).toEqual([]);
+    expect(watcher.polls).toBeGreaterThan(10);
+
+    const final = await Promise.all(sent.map(async (r) => redis.hgetall(k.request(r.id))));
+    expect(final.map((s) => s.state)).toEqual(sent.map(() => "succeeded"));
+
+    // Converged on the last request: its revision, its env, the image of the last redeploy.
+    const current = await expectConverged(fx, name, 2, [`${fx.repo}:v1`, `${fx.repo}:v2`]);
+    const lastRevision = final[final.length - 1]?.revision;
+    expect(current.map((c) => c.Config.Labels[STATE.revision])).toEqual([lastRevision, lastRevision]);
+    const lastColor = [...sent].reverse().find((r) => r.payload.action === "update_config")?.payload.env as
+      | Record<string, string>
+      | undefined;
+    if (lastColor) for (const c of current) expect(c.Config.Env).toContain(`COLOR=${lastColor.COLOR}`);
+    const lastImage = [...sent].reverse().find((r) => r.payload.action === "redeploy")?.payload.image;
+    if (lastImage) {
+      const expected = String(lastImage).endsWith(":v1") ? images.v1 : images.v2;
+      for (const c of current) expect(c.Image).toBe(expected);
+    }
+    await runner.kill();
+    children.delete(runner);
+  });
+
+  it("a stream entry carrying escalation fields is dead-lettered by the schema; the containers are unchanged", async () => {
+    const runner = await startRunner();
+    const before = (await containersOf(fx, name)).map((c) => `${c.Id} ${c.State.StartedAt}`).sort();
+    const crafted = [
+      { action: "redeploy", image: `${fx.repo}:v2`, privileged: true },
+      { action: "redeploy", image: `${fx.repo}:v2`, binds: ["/:/host"] },
+      { action: "update_config", env: { COLOR: "x" }, cap_add: ["SYS_ADMIN"] },
+      { action: "update_config", env: { COLOR: "x" }, network_mode: "host" },
+    ];
+    const ids: string[] = [];
+    for (const [i, payload] of crafted.entries()) {
+      const id = `crafted-${fx.id}-${i}`;
+      ids.push(id);
+      await redis.xadd(
+        k.requestStream,
+        "*",
+        "payload",
+        JSON.stringify({
+          request_id: id,
+          created_at: new Date().toISOString(),
+          agent_id: "crash-agent",
+          target_agent: name,
+          improvement_type: "security",
+          description: "escalate",
+          payload,
+          // Top-level fields a container spec might read, were they ever passed through.
+          HostConfig: { Privileged: true, NetworkMode: "host" },
+        }),
+      );
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const letters = await redis.xlen(k.deadLetterStream);
+      if (letters >= crafted.length) break;
+      if (Date.now() > deadline) throw new Error(`not dead-lettered: ${runner.output().slice(-2000)}`);
+      await sleep(100);
+    }
+    const reasons = (await redis.xrange(k.deadLetterStream, "-", "+")).map(
+      ([, f]) => f[f.indexOf("reason") + 1],
+    );
+    expect(reasons).toEqual(crafted.map(() => expect.stringContaining("does not match the protocol")));
+    // Nothing for them was opened as a request, and no container was touched.
+    for (const id of ids) expect(await redis.exists(k.request(id))).toBe(0);
+    expect((await containersOf(fx, name)).map((c) => `${c.Id} ${c.State.StartedAt}`).sort()).toEqual(before);
+    await runner.kill();
+    children.delete(runner);
+  });
+});
