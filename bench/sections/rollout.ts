@@ -1,6 +1,197 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type Dockerode from "dockerode";
+import { createDockerSide } from "../../runner/docker/index.js";
+import {
+  buildContext,
+  containersOf,
+  createFixture,
+  demux,
+  deployContext,
+  type Fixture,
+  requestFor,
+  silentLog,
+  waitUntilHealthy,
+  writeServiceContext,
+} from "../../test/runner-docker/support.js";
+import { sleep } from "../processes.js";
 import type { Section, Settings } from "../section.js";
-export const rolloutSection = async (_s: Settings): Promise<Section> => ({
-  title: "rollout",
-  body: "todo",
-  targets: [],
-});
+import { fmt, fmtSummary, summarise } from "../stats.js";
+
+/**
+ * The load: a client container on the target's network, four loops side by side. Each request
+ * looks the alias up in Docker's DNS and GETs the addresses in order until one answers, as
+ * curl, Go and Node clients do; it prints `.` (first address answered), `r` (a later one did) or
+ * `x` (none did: a failed request), one per line.
+ */
+const LOAD = `
+B=/bin/busybox
+one() {
+  mark=x; n=0
+  for ip in $($B nslookup "$ALIAS" 127.0.0.11 2>/dev/null | $B awk '/^Address: /{print $2}'); do
+    if $B timeout 2 $B wget -q -O /dev/null "http://$ip:8080/" 2>/dev/null; then
+      [ $n = 0 ] && mark=. || mark=r; break
+    fi
+    n=1
+  done
+  echo $mark
+}
+loop() { while [ ! -e /stop ]; do one; $B usleep 10000; done; }
+loop & loop & loop & loop & wait`;
+
+interface Window {
+  readonly ms: number;
+  readonly requests: number;
+  readonly failed: number;
+  readonly firstAddressFailed: number;
+}
+
+const startLoad = async (fx: Fixture, alias: string) => {
+  const c = await fx.docker.createContainer({
+    Image: `${fx.repo}:v1`,
+    Entrypoint: ["/bin/busybox", "sh", "-c"],
+    Cmd: [LOAD],
+    Env: [`ALIAS=${alias}`],
+    Labels: { "hypercode.test": fx.id },
+    HostConfig: { NetworkMode: fx.network },
+  });
+  await c.start();
+  const marks = async () => demux((await c.logs({ stdout: true })) as unknown as Buffer).replace(/\s/g, "");
+  for (let i = 0; (await marks()).length < 20; i++) {
+    if (i > 150) throw new Error(`the load client did not get going: '${await marks()}'`);
+    await sleep(100);
+  }
+  /** Runs `during` under the load and counts what the client saw meanwhile. */
+  const measure = async (during: () => Promise<void>): Promise<Window> => {
+    const before = (await marks()).length;
+    const t0 = Date.now();
+    await during();
+    const ms = Date.now() - t0;
+    // Requests in flight when `during` ended (wget's timeout is 2 s) still count.
+    await sleep(2500);
+    const seen = (await marks()).slice(before);
+    return {
+      ms,
+      requests: seen.length,
+      failed: [...seen].filter((m) => m === "x").length,
+      firstAddressFailed: [...seen].filter((m) => m !== ".").length,
+    };
+  };
+  return { container: c, measure };
+};
+
+/**
+ * The test fixture's service, with its one RUN step turned into a LABEL: the build arg still makes
+ * every rebuild a new image, and the build starts no container, so it needs no bridge network
+ * (other work on a shared machine may run a daemon without one).
+ */
+const serviceWithoutRun = async (fx: Fixture): Promise<string> => {
+  const context = join(fx.dir, "bench-ctx");
+  await writeServiceContext(context, fx.id, { text: "v1" });
+  const file = join(context, "Dockerfile");
+  writeFileSync(
+    file,
+    readFileSync(file, "utf8").replace(/^RUN .*$/m, "LABEL hypercode.bench.greeting=$GREETING"),
+  );
+  await buildContext(fx.docker, context, `${fx.repo}:v1`);
+  return context;
+};
+
+const stopLoad = async (c: Dockerode.Container) => {
+  const exec = await c.exec({ Cmd: ["/bin/busybox", "touch", "/stop"] });
+  await exec.start({ hijack: true, stdin: false }).then((s) => new Promise((r) => s.on("end", r).resume()));
+  await c.wait();
+};
+
+/**
+ * Section 3: `rebuild` of a 2-replica busybox service through the real Docker side (build, start
+ * the new replicas beside the old, wait for health, drain and stop the old), next to what
+ * Watchtower does (stop both, start both, wait until healthy), alternating, under a constant load.
+ */
+export const rolloutSection = async (s: Settings): Promise<Section> => {
+  const fx = await createFixture();
+  try {
+    const context = await serviceWithoutRun(fx);
+    const name = `hct${fx.id}-bench`;
+    const alias = `${name}-svc`;
+    await fx.target({
+      name,
+      image: `${fx.repo}:v1`,
+      replicas: 2,
+      alias,
+      labels: {
+        "hypercode.actions": "rebuild",
+        "hypercode.build.context": context,
+        "hypercode.build.args": "GREETING",
+      },
+    });
+    const load = await startLoad(fx, alias);
+    const { deployer } = createDockerSide({ log: silentLog, healthTimeoutMs: 60_000 });
+    const rollouts: Window[] = [];
+    /** From the deployer's "deploying" progress (the build done) to the end. */
+    const rolloutOnly: number[] = [];
+    const stopStarts: Window[] = [];
+    const runs = s.quick ? 1 : 3;
+    for (let i = 0; i < runs; i++) {
+      let deployingAt = Number.NaN;
+      rollouts.push(
+        await load.measure(async () => {
+          const ctx = deployContext(
+            requestFor(name, { action: "rebuild", build_args: { GREETING: `bench-${i}` } }),
+          );
+          const outcome = await deployer.deploy({
+            ...ctx,
+            progress: async (state) => {
+              if (state === "deploying" && Number.isNaN(deployingAt)) deployingAt = Date.now();
+            },
+          });
+          if (outcome.state !== "succeeded") throw new Error(`rebuild ${outcome.state}: ${outcome.detail}`);
+          rolloutOnly.push(Date.now() - deployingAt);
+        }),
+      );
+      const replicas = await containersOf(fx, name);
+      stopStarts.push(
+        await load.measure(async () => {
+          await Promise.all(replicas.map((c) => fx.docker.getContainer(c.Id).stop()));
+          await Promise.all(replicas.map((c) => fx.docker.getContainer(c.Id).start()));
+          for (const c of replicas) await waitUntilHealthy(fx.docker, c.Id, 60_000);
+        }),
+      );
+    }
+    await stopLoad(load.container);
+
+    const sum = (w: Window[], f: (x: Window) => number) => w.reduce((a, x) => a + f(x), 0);
+    const rolloutMs = summarise(rollouts.map((w) => w.ms));
+    const stopStartMs = summarise(stopStarts.map((w) => w.ms));
+    const failed = sum(rollouts, (w) => w.failed);
+    const wallRatio = rolloutMs.median / stopStartMs.median;
+    const row = (what: string, w: Window[], ms: ReturnType<typeof summarise>) =>
+      `| ${what} | ${fmtSummary(ms, 0, " ms")} | ${sum(w, (x) => x.requests)} | **${sum(w, (x) => x.failed)}** | ${sum(w, (x) => x.firstAddressFailed)} |`;
+    return {
+      title: "3. Rollout",
+      body: [
+        `A 2-replica busybox httpd service (FROM scratch, no RUN step, HEALTHCHECK every 500 ms, graceful stop of 300 ms) on a private network; a client container on that network keeps 4 request loops going through the alias (Docker DNS, then each address in turn, as common HTTP clients do). ${runs} alternating run(s) of each, through the real Docker side (\`createDockerSide\`, the runner's deployer): \`rebuild\` builds a new image and rolls it out start-first; stop-then-start stops both replicas, starts them again and waits until both are healthy (Watchtower's method plus the health wait). A window counts the requests started during it and those in flight for 2.5 s after.`,
+        "",
+        "| method | wall time median (min–max) | requests | failed (no address answered) | first address failed |",
+        "|---|---|---|---|---|",
+        row("rebuild (build + start-first rollout)", rollouts, rolloutMs),
+        row("stop-then-start + health wait (baseline)", stopStarts, stopStartMs),
+        "",
+        `- Rollout / stop-then-start wall time: **${fmt(wallRatio, 2)}×** (target ≤ 1.5×: ${wallRatio <= 1.5 ? "met" : "**missed**"}). The rebuild's time includes building the image, which stop-then-start does not do.`,
+        `- Without the build (from the deployer's "deploying" progress to the end): ${fmtSummary(summarise(rolloutOnly), 0, " ms")}, ${fmt(summarise(rolloutOnly).median / stopStartMs.median, 2)}× stop-then-start.`,
+        `- Failed requests during rollouts: ${failed} (target 0: ${failed === 0 ? "met" : "**missed**"}).`,
+        "- Everything is labelled `hypercode.test=<run id>` and removed at the end (containers, images, network).",
+      ].join("\n"),
+      targets: [
+        { name: "rollout: zero failed requests", figure: `${failed} failed`, met: failed === 0 },
+        {
+          name: "rollout wall time ≤ 1.5× stop-then-start + health wait",
+          figure: `${fmt(wallRatio, 2)}× (${fmt(rolloutMs.median)} vs ${fmt(stopStartMs.median)} ms)`,
+          met: wallRatio <= 1.5,
+        },
+      ],
+    };
+  } finally {
+    await fx.cleanup();
+  }
+};
