@@ -10,7 +10,7 @@ import { keys } from "../../shared/keys.js";
 import { isTerminal, type RequestState } from "../../shared/protocol/index.js";
 import { enqueue, newRequest, testEnv, timeline } from "../runner/support.js";
 import { createFixture, type Fixture } from "../runner-docker/support.js";
-import { deletePrefix, freshPrefix, redisUrl, testClient } from "../support/redis.js";
+import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
 import { expectConverged } from "./docker-support.js";
 import { type PrivateDockerd, startPrivateDockerd } from "./private-dockerd.js";
 import { size, sleep } from "./support.js";
