@@ -22,12 +22,31 @@ export const untilStopSignal = (ctx: Pick<Context, "err">): Promise<StopSignal> 
     for (const s of SIGNALS) process.on(s, first);
   });
 
+let armed: Promise<StopSignal> | undefined;
+
+/**
+ * Starts listening for the stop signal now and returns the same promise until it has fired. A
+ * long-running command arms it before it starts anything, so that a signal sent the moment its
+ * banner appears (or while it is still starting) is a clean stop, never the default kill that
+ * would leave a redis-server behind.
+ */
+export const armStopSignal = (ctx: Pick<Context, "err">): Promise<StopSignal> => {
+  if (!armed) {
+    const p = untilStopSignal(ctx);
+    armed = p;
+    void p.then(() => {
+      if (armed === p) armed = undefined;
+    });
+  }
+  return armed;
+};
+
 /** Waits for a stop signal, then closes what the command started, in order, and says so. */
 export const serveUntilStopped = async (
   ctx: Context,
   closers: readonly (() => Promise<void>)[],
 ): Promise<void> => {
-  const signal = await untilStopSignal(ctx);
+  const signal = await armStopSignal(ctx);
   ctx.err(`hypercode: ${signal}: stopping...`);
   for (const close of closers) await close();
   ctx.err("hypercode: stopped.");

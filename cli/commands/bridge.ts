@@ -4,7 +4,7 @@ import { type Command, expectPositionals, parseOrUsage } from "../command.js";
 import { readEnv, requireEnv } from "../env.js";
 import { EXIT, explainListenError } from "../errors.js";
 import { checkRedis, displayUrl } from "../redis.js";
-import { serveUntilStopped } from "../stop-signal.js";
+import { armStopSignal, serveUntilStopped } from "../stop-signal.js";
 
 export const bridgeCommand: Command = {
   words: ["bridge"],
@@ -24,6 +24,7 @@ Environment:
   BRIDGE_PORT   port (default: a free one, printed at start)
   BRIDGE_HOST   address (default 127.0.0.1)`,
   async run(argv, ctx) {
+    armStopSignal(ctx);
     const { positionals } = parseOrUsage("bridge", () =>
       parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
     );

@@ -4,7 +4,7 @@ import { type Command, expectPositionals, parseOrUsage } from "../command.js";
 import { readEnv, requireEnv } from "../env.js";
 import { EXIT, explainListenError } from "../errors.js";
 import { checkRedis, displayUrl } from "../redis.js";
-import { serveUntilStopped } from "../stop-signal.js";
+import { armStopSignal, serveUntilStopped } from "../stop-signal.js";
 
 export const intakeCommand: Command = {
   words: ["intake"],
@@ -30,6 +30,7 @@ Environment:
   FEED_POLL              how often a live status feed looks for new transitions (default 500ms)
   FEED_MAX               a live feed closes after this long; clients resume with Last-Event-ID (default 5m)`,
   async run(argv, ctx) {
+    armStopSignal(ctx);
     const { positionals } = parseOrUsage("intake", () =>
       parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
     );

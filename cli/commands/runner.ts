@@ -3,7 +3,7 @@ import { startRunner } from "../../runner/main.js";
 import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { EXIT } from "../errors.js";
 import { checkRedis, displayUrl } from "../redis.js";
-import { serveUntilStopped } from "../stop-signal.js";
+import { armStopSignal, serveUntilStopped } from "../stop-signal.js";
 
 export const runnerCommand: Command = {
   words: ["runner"],
@@ -43,6 +43,7 @@ Environment:
   DEAD_LETTER_MAXLEN    approximate length cap of the dead-letter stream (default 100000)
   LOG_LEVEL             fatal, error, warn, info, debug, trace or silent (default info)`,
   async run(argv, ctx) {
+    armStopSignal(ctx);
     const { positionals } = parseCommandLine("runner", argv, {});
     expectPositionals("runner", positionals, []);
     // Parsed here too, so a bad variable or an unreachable Redis is reported before anything starts.

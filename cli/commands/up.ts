@@ -9,7 +9,7 @@ import { readEnv } from "../env.js";
 import { CliError, EXIT, explainListenError } from "../errors.js";
 import { type LocalRedis, RedisServerMissingError, startLocalRedis } from "../local-redis.js";
 import { checkRedis, displayUrl } from "../redis.js";
-import { untilStopSignal } from "../stop-signal.js";
+import { armStopSignal } from "../stop-signal.js";
 
 /** Where `up` keeps its private Redis data (AOF), relative to the directory it runs in. */
 export const LOCAL_REDIS_DIR = ".hypercode/redis";
@@ -90,6 +90,7 @@ Environment:
   RUNNER_PORT the runner's /healthz and /metrics port (default 9464; 0 picks a free one)
   and the intake's and the runner's own settings: see 'hypercode intake --help', 'hypercode runner --help'.`,
   async run(argv, ctx) {
+    const stopSignal = armStopSignal(ctx);
     const { positionals } = parseOrUsage("up", () =>
       parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
     );
@@ -147,7 +148,7 @@ Environment:
 
       running = true;
       const outcome = await Promise.race([
-        untilStopSignal(ctx).then((signal) => ({ exitCode: EXIT.ok, message: `${signal}: stopping...` })),
+        stopSignal.then((signal) => ({ exitCode: EXIT.ok, message: `${signal}: stopping...` })),
         redisEnds,
       ]);
       ctx.err(`hypercode: ${outcome.message}`);
