@@ -9,9 +9,15 @@ const run = promisify(execFile);
 
 /**
  * A Docker engine of the test's own: its own socket, data root, exec root (so its own managed
- * containerd) and address pool. Restarting it touches no other test's containers, which
- * restarting the machine's dockerd would. Started the way .ci/run starts dockerd (setsid,
+ * containerd) and its own network namespace. Restarting it touches no other test's containers,
+ * which restarting the machine's dockerd would. Started the way .ci/run starts dockerd (setsid,
  * detached, log to a file), with private paths.
+ *
+ * The network namespace (`unshare --net`) is not optional: a second dockerd in the host's
+ * namespace deletes the host's `docker0` (with `--bridge none` at once, with a bridge of its own
+ * on its second start), and every build with a RUN step on the machine's daemon then fails. In
+ * its own namespace it has its own docker0 and iptables; its socket is a file, reachable as usual.
+ * Containers of this engine are reachable only through it (exec, HEALTHCHECK), not from the host.
  */
 export interface PrivateDockerd {
   /** `unix://…/docker.sock`, for DOCKER_HOST. */
@@ -42,8 +48,10 @@ export const startPrivateDockerd = async (): Promise<PrivateDockerd> => {
   const start = async () => {
     const out = openSync(logFile, "a");
     const child = spawn(
-      "dockerd",
+      "unshare",
       [
+        "--net",
+        "dockerd",
         "--data-root",
         join(dir, "data"),
         "--exec-root",
@@ -52,13 +60,6 @@ export const startPrivateDockerd = async (): Promise<PrivateDockerd> => {
         pidfile,
         "-H",
         host,
-        // No default bridge and no iptables rules: the machine's own daemon owns those.
-        "--bridge",
-        "none",
-        "--iptables=false",
-        "--ip-masq=false",
-        "--default-address-pool",
-        "base=10.213.0.0/16,size=24",
       ],
       { detached: true, stdio: ["ignore", out, out] },
     );
@@ -91,7 +92,12 @@ export const startPrivateDockerd = async (): Promise<PrivateDockerd> => {
     throw new Error(`private dockerd ${pid} did not stop within 60 s`);
   };
 
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await stopDaemon().catch(() => undefined);
+    throw err;
+  }
   return {
     host,
     socketPath,
