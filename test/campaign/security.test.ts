@@ -1,7 +1,6 @@
 import { connect } from "node:net";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keys } from "../../shared/keys.js";
 import { addAgent, publishTarget, uniqueName } from "../support/fixtures.js";
 import type { RunningIntake } from "../support/intake-runtime.js";
 import { startNodeTestIntake } from "../support/node-intake.js";
@@ -44,7 +43,6 @@ describe("header and framing abuse at the Node intake", () => {
   let key: string;
   let target: string;
   const prefix = freshPrefix();
-  const k = keys(prefix);
 
   beforeAll(async () => {
     redis = testClient();
