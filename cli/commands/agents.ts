@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { formatRate, parseRate } from "../../shared/config/units.js";
 import { keys } from "../../shared/keys.js";
 import type { AgentRecord } from "../../shared/protocol/agent.js";
@@ -10,7 +9,7 @@ import {
   type RevokeAgentResult,
   revokeAgent,
 } from "../agents-store.js";
-import { type Command, type Context, commaList, expectPositionals, parseOrUsage } from "../command.js";
+import { type Command, type Context, commaList, expectPositionals, parseCommandLine } from "../command.js";
 import { DEFAULT_REDIS_URL, readEnv } from "../env.js";
 import { EXIT, UsageError } from "../errors.js";
 import { withRedis } from "../redis.js";
@@ -81,21 +80,14 @@ ${ENV_HELP}
   HOST, PORT  the intake's address, used only in the printed curl example (default 127.0.0.1:8787)`,
   async run(argv, ctx) {
     const name = "agents add";
-    const { values, positionals } = parseOrUsage(name, () =>
-      parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          targets: { type: "string" },
-          actions: { type: "string" },
-          rate: { type: "string", default: DEFAULT_RATE },
-          callbacks: { type: "string", default: "" },
-          replace: { type: "boolean", default: false },
-          json: { type: "boolean", default: false },
-        },
-      }),
-    );
+    const { values, positionals } = parseCommandLine(name, argv, {
+      targets: { type: "string" },
+      actions: { type: "string" },
+      rate: { type: "string", default: DEFAULT_RATE },
+      callbacks: { type: "string", default: "" },
+      replace: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    });
     const [agentId] = expectPositionals(name, positionals, ["agent_id"]) as [string];
     if (values.targets === undefined) throw new UsageError("missing --targets (target names, or '*')", name);
     if (values.actions === undefined)
@@ -177,14 +169,9 @@ Options:
 ${ENV_HELP}`,
   async run(argv, ctx) {
     const name = "agents list";
-    const { values, positionals } = parseOrUsage(name, () =>
-      parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: { json: { type: "boolean", default: false } },
-      }),
-    );
+    const { values, positionals } = parseCommandLine(name, argv, {
+      json: { type: "boolean", default: false },
+    });
     expectPositionals(name, positionals, []);
     const { url, k } = storeEnv(ctx);
     const agents = await withRedis(url, (redis) => listAgents(redis, k));
@@ -231,9 +218,7 @@ Options:
 ${ENV_HELP}`,
   async run(argv, ctx) {
     const name = "agents revoke";
-    const { positionals } = parseOrUsage(name, () =>
-      parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
-    );
+    const { positionals } = parseCommandLine(name, argv, {});
     const [agentId] = expectPositionals(name, positionals, ["agent_id"]) as [string];
     const { url, k } = storeEnv(ctx);
     const result = await withRedis(url, (redis) => revokeAgent(redis, k, agentId));

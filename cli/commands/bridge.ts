@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { startRestBridge } from "../../bridge/rest-bridge.js";
-import { type Command, expectPositionals, parseOrUsage } from "../command.js";
+import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { readEnv, requireEnv } from "../env.js";
 import { EXIT, explainListenError } from "../errors.js";
 import { checkRedis, displayUrl } from "../redis.js";
@@ -25,9 +24,7 @@ Environment:
   BRIDGE_HOST   address (default 127.0.0.1)`,
   async run(argv, ctx) {
     armStopSignal(ctx);
-    const { positionals } = parseOrUsage("bridge", () =>
-      parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
-    );
+    const { positionals } = parseCommandLine("bridge", argv, {});
     expectPositionals("bridge", positionals, []);
     const env = readEnv(["REDIS_URL", "BRIDGE_TOKEN", "BRIDGE_PORT", "BRIDGE_HOST"], ctx.env);
     const redisUrl = requireEnv("REDIS_URL", env.REDIS_URL, "(the Redis the bridge exposes)");

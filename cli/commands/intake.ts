@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { startNodeIntake } from "../../edge/node/server.js";
-import { type Command, expectPositionals, parseOrUsage } from "../command.js";
+import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { readEnv, requireEnv } from "../env.js";
 import { EXIT, explainListenError } from "../errors.js";
 import { checkRedis, displayUrl } from "../redis.js";
@@ -31,9 +30,7 @@ Environment:
   FEED_MAX               a live feed closes after this long; clients resume with Last-Event-ID (default 5m)`,
   async run(argv, ctx) {
     armStopSignal(ctx);
-    const { positionals } = parseOrUsage("intake", () =>
-      parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
-    );
+    const { positionals } = parseCommandLine("intake", argv, {});
     expectPositionals("intake", positionals, []);
     const env = readEnv(["REDIS_URL", "PORT", "HOST"], ctx.env);
     const redisUrl = requireEnv(

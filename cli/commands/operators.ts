@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { type Command, expectPositionals, parseOrUsage } from "../command.js";
+import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { readEnv } from "../env.js";
 import { EXIT, UsageError } from "../errors.js";
 import { addOperator, listOperators, operatorIdProblem, revokeOperator } from "../operators-store.js";
@@ -37,17 +36,10 @@ ${ENV_HELP}
   HOST, PORT  the intake's address, used only in the printed dashboard URL (default 127.0.0.1:8787)`,
   async run(argv, ctx) {
     const name = "operators add";
-    const { values, positionals } = parseOrUsage(name, () =>
-      parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          replace: { type: "boolean", default: false },
-          json: { type: "boolean", default: false },
-        },
-      }),
-    );
+    const { values, positionals } = parseCommandLine(name, argv, {
+      replace: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    });
     const operatorId = operatorIdArg(name, positionals);
     const { url, k } = storeEnv(ctx);
     const { HOST, PORT } = readEnv(["HOST", "PORT"], ctx.env);
@@ -97,14 +89,9 @@ Options:
 ${ENV_HELP}`,
   async run(argv, ctx) {
     const name = "operators list";
-    const { values, positionals } = parseOrUsage(name, () =>
-      parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: { json: { type: "boolean", default: false } },
-      }),
-    );
+    const { values, positionals } = parseCommandLine(name, argv, {
+      json: { type: "boolean", default: false },
+    });
     expectPositionals(name, positionals, []);
     const { url, k } = storeEnv(ctx);
     const operators = await withRedis(url, (redis) => listOperators(redis, k));
@@ -142,9 +129,7 @@ Options:
 ${ENV_HELP}`,
   async run(argv, ctx) {
     const name = "operators revoke";
-    const { positionals } = parseOrUsage(name, () =>
-      parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
-    );
+    const { positionals } = parseCommandLine(name, argv, {});
     const operatorId = operatorIdArg(name, positionals);
     const { url, k } = storeEnv(ctx);
     const result = await withRedis(url, (redis) => revokeOperator(redis, k, operatorId));

@@ -1,10 +1,9 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import Dockerode from "dockerode";
 import { parseIntakeConfig } from "../../edge/config.js";
 import { startNodeIntake } from "../../edge/node/server.js";
 import { type StartedRunner, startRunner } from "../../runner/main.js";
-import { type Command, expectPositionals, parseOrUsage } from "../command.js";
+import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { readEnv } from "../env.js";
 import { CliError, EXIT, explainListenError } from "../errors.js";
 import { type LocalRedis, RedisServerMissingError, startLocalRedis } from "../local-redis.js";
@@ -91,9 +90,7 @@ Environment:
   and the intake's and the runner's own settings: see 'hypercode intake --help', 'hypercode runner --help'.`,
   async run(argv, ctx) {
     const stopSignal = armStopSignal(ctx);
-    const { positionals } = parseOrUsage("up", () =>
-      parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }),
-    );
+    const { positionals } = parseCommandLine("up", argv, {});
     expectPositionals("up", positionals, []);
     const env = readEnv(["REDIS_URL", "KEY_PREFIX", "PORT", "HOST"], ctx.env);
     // The intake parses its settings again when it starts; checking them first means a bad value
