@@ -45,7 +45,9 @@ describe("runner killed mid-deploy, again and again", { timeout: 900_000 }, () =
       RETRY_BASE: "100ms",
       RETRY_MAX: "1s",
       MAX_DELIVERIES: "50",
-      PUBLISH_INTERVAL: "1s",
+      // Published targets expire after 3 × this; a runner killed and restarted in a loop must not
+      // make the intake refuse the next request as "no runner serves it".
+      PUBLISH_INTERVAL: "10s",
       HEALTH_TIMEOUT: "30s",
       RUNNER_PORT: "0",
       RUNNER_HOST: "127.0.0.1",
