@@ -19,7 +19,9 @@ export interface NodeIntake {
 /** The Node entry: ioredis + @hono/node-server around the same app Workers serve. */
 export const startNodeIntake = async (opts: NodeIntakeOptions): Promise<NodeIntake> => {
   const config = parseIntakeConfig(opts.env);
-  const client = createIoredisClient(opts.redisUrl);
+  // Auto-pipelining: commands issued in the same tick (concurrent requests) go out in one socket
+  // write, which under load roughly halves the intake's syscalls to Redis.
+  const client = createIoredisClient(opts.redisUrl, { enableAutoPipelining: true });
   // ioredis reconnects by itself; without a listener an unreachable Redis would crash the process.
   client.on("error", () => {});
   // Commands fail fast while disconnected (no offline queue), so give the first connection a
