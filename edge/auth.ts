@@ -1,5 +1,6 @@
 import type { Context } from "hono";
-import { agentIdOfKey, hashApiKey } from "../shared/api-key.js";
+import { agentIdOfKey, sha256Hex } from "../shared/api-key.js";
+import type { AppDeps } from "./deps.js";
 import { problems } from "./http/problems.js";
 
 /** A key as presented: which agent it claims to be, and its hash to check against the record. */
@@ -14,12 +15,12 @@ const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
  * Checks the shape of the Authorization header without touching Redis; whether the key is right
  * is decided by the Lua script that also does the request's work (one round trip).
  */
-export const presentedKey = async (c: Context): Promise<PresentedKey> => {
+export const presentedKey = async (c: Context, deps: AppDeps): Promise<PresentedKey> => {
   const header = c.req.header("authorization");
   if (!header) throw problems.unauthenticated("send your agent key as 'Authorization: Bearer <key>'");
   const token = BEARER.exec(header)?.[1];
   if (!token) throw problems.unauthenticated("the Authorization header must be 'Bearer <key>'");
   const agentId = agentIdOfKey(token);
   if (!agentId) throw problems.unauthenticated("the key is not a HyperCode agent key (hc1.<agent>.<secret>)");
-  return { agentId, keyHash: await hashApiKey(token) };
+  return { agentId, keyHash: await (deps.sha256Hex ?? sha256Hex)(token) };
 };

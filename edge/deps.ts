@@ -9,6 +9,11 @@ export interface AppDeps {
   readonly clock: () => number;
   /** A fresh request id (a UUID by default). */
   readonly newId: () => string;
+  /**
+   * SHA-256 as lowercase hex, for API keys and idempotency keys. WebCrypto (portable) when absent;
+   * the Node entry injects node:crypto's, which does not queue a thread-pool job per hash.
+   */
+  readonly sha256Hex?: (text: string) => Promise<string>;
   /** Which runtime serves the app, for /healthz and logs. */
   readonly runtime: "node" | "workers";
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { listen } from "../../shared/node/listen.js";
 import { createIoredisClient, IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
 import { createApp } from "../app.js";
@@ -38,6 +39,7 @@ export const startNodeIntake = async (opts: NodeIntakeOptions): Promise<NodeInta
     config,
     clock: Date.now,
     newId: () => crypto.randomUUID(),
+    sha256Hex: async (text) => createHash("sha256").update(text).digest("hex"),
     runtime: "node",
   });
   const server = await listen(app.fetch, { port: opts.port, host: opts.host }).catch((err) => {

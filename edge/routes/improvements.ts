@@ -20,7 +20,7 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
   const app = new Hono();
 
   app.post("/", async (c) => {
-    const key = await presentedKey(c);
+    const key = await presentedKey(c, deps);
     const body = await readJsonBody(c, deps.config.maxBodyBytes);
     const parsed = improvementSubmission.safeParse(body);
     const idempotencyKey = c.req.header("idempotency-key");
@@ -43,6 +43,7 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
     }
 
     const now = deps.clock();
+    const hash = deps.sha256Hex ?? sha256Hex;
     const request: ImprovementRequest = {
       ...parsed.data,
       // Canonical form, so the script's prefix test sees what the runner will call.
@@ -55,8 +56,8 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
       key,
       request,
       now,
-      idempotencyKeyHash: idempotencyKey === undefined ? undefined : await sha256Hex(idempotencyKey),
-      fingerprint: idempotencyKey === undefined ? "" : await sha256Hex(JSON.stringify(parsed.data)),
+      idempotencyKeyHash: idempotencyKey === undefined ? undefined : await hash(idempotencyKey),
+      fingerprint: idempotencyKey === undefined ? "" : await hash(JSON.stringify(parsed.data)),
     });
     if (!result.ok) throw refusalToProblem(result, request.target_agent, request.payload.action);
 
@@ -85,7 +86,7 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
   });
 
   app.get("/:id", async (c) => {
-    const key = await presentedKey(c);
+    const key = await presentedKey(c, deps);
     const id = c.req.param("id");
     if (!requestId.safeParse(id).success) {
       const auth = await store.authenticate(key);

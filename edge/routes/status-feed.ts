@@ -17,7 +17,7 @@ const EVENT_ID = /^\d{1,20}-\d{1,20}$/;
  * id, so a client that reconnects with Last-Event-ID misses nothing and sees nothing twice.
  */
 export const statusFeed = (deps: AppDeps, store: IntakeStore) => async (c: Context) => {
-  const key = await presentedKey(c);
+  const key = await presentedKey(c, deps);
   const id = c.req.param("id") ?? "";
   if (!requestId.safeParse(id).success) {
     const auth = await store.authenticate(key);

@@ -8,7 +8,7 @@ import type { TargetsView } from "../openapi/schemas.js";
 export const targetRoutes = (deps: AppDeps, store: IntakeStore) => {
   const app = new Hono();
   app.get("/", async (c) => {
-    const key = await presentedKey(c);
+    const key = await presentedKey(c, deps);
     const r = await store.readTargets(key, deps.clock());
     if (!r.ok) throw refusalToProblem(r);
     const view: TargetsView = {
