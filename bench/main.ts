@@ -1,5 +1,8 @@
 import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describeMachine, loadNow } from "./machine.js";
+import { HOW_TO_RUN, NOTES } from "./notes.js";
 import { FULL, QUICK, type Section, type Settings } from "./section.js";
 import { bundleSection } from "./sections/bundle.js";
 import { dispatchSection } from "./sections/dispatch.js";
@@ -10,7 +13,7 @@ import { scaleSection } from "./sections/scale.js";
 const USAGE = `usage: npm run bench -- [--quick] [--only intake,dispatch,rollout,scale,bundle] [--out FILE]
 
 Runs the benchmarks of issue 5 and writes BENCHMARKS.md (or FILE). --quick: short runs, fewer
-samples, a smoke test of the harness (writes BENCHMARKS.quick.md unless --out is given).`;
+samples, a smoke test of the harness (writes <tmpdir>/BENCHMARKS.quick.md unless --out is given).`;
 
 const SECTIONS: Record<string, (s: Settings) => Promise<Section>> = {
   intake: intakeSection,
@@ -36,18 +39,19 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown section(s): ${unknown.join(", ")}\n${USAGE}\n`);
   process.exit(2);
 }
-const out = flag("--out") ?? (settings.quick ? "BENCHMARKS.quick.md" : "BENCHMARKS.md");
+const out = flag("--out") ?? (settings.quick ? join(tmpdir(), "BENCHMARKS.quick.md") : "BENCHMARKS.md");
 
 const started = new Date();
 const header = describeMachine();
-const results: Section[] = [];
+const results: Array<Section & { readonly name: string }> = [];
 for (const name of only) {
   process.stderr.write(`[bench] ${name} (load ${loadNow()})...\n`);
   const t0 = Date.now();
   try {
-    results.push(await (SECTIONS[name] as (s: Settings) => Promise<Section>)(settings));
+    results.push({ name, ...(await (SECTIONS[name] as (s: Settings) => Promise<Section>)(settings)) });
   } catch (err) {
     results.push({
+      name,
       title: name,
       body: `**The section failed:** \`${String((err as Error)?.stack ?? err)
         .split("\n")
@@ -77,7 +81,9 @@ const md = [
     r.targets.map((t) => `| ${t.name} | ${t.figure} | ${t.met ? "yes" : "**no**"} |`),
   ),
   "",
-  ...results.flatMap((r) => [`## ${r.title}`, "", r.body, ""]),
+  ...results.flatMap((r) => [`## ${r.title}`, "", r.body, "", ...(NOTES[r.name] ? [NOTES[r.name], ""] : [])]),
+  HOW_TO_RUN,
+  "",
 ].join("\n");
 writeFileSync(out, md);
 process.stderr.write(`[bench] wrote ${out}\n`);

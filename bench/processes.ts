@@ -13,6 +13,8 @@ export interface BenchProcess {
   onLine(listener: (line: string) => void): void;
   /** Peak resident memory so far (VmHWM), in MiB. */
   peakRssMiB(): number;
+  /** CPU time used so far (user + system), in milliseconds. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -20,8 +22,9 @@ export const startProcess = async (
   entry: string,
   env: Record<string, string>,
   ready: RegExp,
+  nodeArgs: string[] = [],
 ): Promise<BenchProcess & { readonly readyLine: string }> => {
-  const child = spawn(process.execPath, ["scripts/run-ts.mjs", entry], {
+  const child = spawn(process.execPath, [...nodeArgs, "scripts/run-ts.mjs", entry], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -55,6 +58,11 @@ export const startProcess = async (
     peakRssMiB: () => {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
       return m ? Number(m[1]) / 1024 : Number.NaN;
+    },
+    cpuMs: () => {
+      // Fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux).
+      const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      return (Number(fields[11]) + Number(fields[12])) * 10;
     },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

@@ -1,6 +1,7 @@
 import { startLocalRedis } from "../../cli/local-redis.js";
+import { keys } from "../../shared/keys.js";
 import { createIoredisClient } from "../../shared/redis/ioredis-adapter.js";
-import { sleep, startProcess } from "../processes.js";
+import { type BenchProcess, sleep, startProcess } from "../processes.js";
 import { redisBenchmark } from "../redis-benchmark.js";
 import type { Section, Settings } from "../section.js";
 import { intakeEnv, publishTargets, seedAgent, submission } from "../seed.js";
@@ -8,6 +9,30 @@ import { fmt, fmtSummary, ratio, summarise } from "../stats.js";
 import { type WrkResult, wrkPost } from "../wrk.js";
 
 const TARGET = "bench-intake";
+const k = keys("");
+
+/** Redis's own CPU time so far (user + system), in milliseconds. */
+const redisCpuMs = async (client: { info(section: string): Promise<string> }): Promise<number> => {
+  const info = await client.info("cpu");
+  const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? Number.NaN);
+  return (get("used_cpu_user") + get("used_cpu_sys")) * 1000;
+};
+
+/** A wrk run with the CPU each process spent on it, in microseconds per request. */
+const measured = async (
+  run: () => Promise<WrkResult>,
+  server: BenchProcess,
+  client: { info(section: string): Promise<string> },
+) => {
+  const cpu0 = server.cpuMs();
+  const redis0 = await redisCpuMs(client);
+  const r = await run();
+  return {
+    ...r,
+    serverCpuUs: ((server.cpuMs() - cpu0) * 1000) / r.requests,
+    redisCpuUs: (((await redisCpuMs(client)) - redis0) * 1000) / r.requests,
+  };
+};
 
 const commandCalls = (info: string): Map<string, number> => {
   const calls = new Map<string, number>();
@@ -37,25 +62,32 @@ export const intakeSection = async (s: Settings): Promise<Section> => {
     // Warm-up: JIT, connection pools, Lua script cache.
     await wrkPost(url(bare), body, {}, s.warmupSeconds);
     await wrkPost(url(intake), body, auth, s.warmupSeconds);
-    const bareRuns: WrkResult[] = [];
-    const intakeRuns: WrkResult[] = [];
+    type Measured = Awaited<ReturnType<typeof measured>>;
+    const bareRuns: Measured[] = [];
+    const intakeRuns: Measured[] = [];
+    let inner = new Map<string, number>();
     const xaddRps: number[] = [];
     const xaddP99: number[] = [];
     const perAccepted: number[] = [];
     const allPerAccepted: number[] = [];
     const evalshaUsec: number[] = [];
     for (let i = 0; i < s.runs; i++) {
-      bareRuns.push(await wrkPost(url(bare), body, {}, s.runSeconds));
+      bareRuns.push(await measured(() => wrkPost(url(bare), body, {}, s.runSeconds), bare, client));
       await client.config("RESETSTAT");
-      const run = await wrkPost(url(intake), body, auth, s.runSeconds);
+      const xlen0 = await client.xlen(k.requestStream);
+      const run = await measured(() => wrkPost(url(intake), body, auth, s.runSeconds), intake, client);
       intakeRuns.push(run);
       const stats = commandCalls(await client.info("commandstats"));
-      const accepted = run.requests - run.non2xx;
+      // Entries added, not wrk's count: requests still in flight when wrk stops are not counted by
+      // wrk but did reach Redis.
+      const accepted = (await client.xlen(k.requestStream)) - xlen0;
       let all = 0;
-      for (const [name, n] of stats) if (!name.includes(":") && name !== "config") all += n;
+      for (const [name, n] of stats)
+        if (!name.includes(":") && name !== "xlen" && name !== "info" && !name.startsWith("config")) all += n;
       perAccepted.push((stats.get("evalsha") ?? 0) / accepted);
       allPerAccepted.push(all / accepted);
       evalshaUsec.push(stats.get("evalsha:usec_per_call") ?? Number.NaN);
+      inner = stats;
       const x = await redisBenchmark(redis.port, s.xaddRequests, [
         "XADD",
         "bench:xadd",
@@ -68,7 +100,17 @@ export const intakeSection = async (s: Settings): Promise<Section> => {
       await client.del("bench:xadd");
       await sleep(200);
     }
-    const rps = (r: WrkResult[]) => summarise(r.map((x) => x.rps));
+    const cpu = (r: Measured[], f: (m: Measured) => number) => summarise(r.map(f)).median;
+    const innerRows = [...inner]
+      .filter(
+        ([name]) =>
+          !name.includes(":") && !["evalsha", "info", "xlen"].includes(name) && !name.startsWith("config"),
+      )
+      .map(
+        ([name, calls]) =>
+          `${name.toUpperCase()} ${fmt(calls / (intakeRuns.at(-1)?.requests ?? 1), 1)}× ${fmt(inner.get(`${name}:usec_per_call`) ?? Number.NaN, 2)} µs`,
+      );
+    const rps = (r: Measured[]) => summarise(r.map((x) => x.rps));
     const intakeRps = rps(intakeRuns);
     const bareRps = rps(bareRuns);
     const p99 = summarise(intakeRuns.map((r) => r.p99));
@@ -90,7 +132,9 @@ export const intakeSection = async (s: Settings): Promise<Section> => {
         `- **Intake / bare Hono: ${ratio(intakeRps.median, bareRps.median)}** (target ≥ 0.5×: ${throughputMet ? "met" : "**missed**"}).`,
         `- Intake / Redis XADD: ${ratio(intakeRps.median, summarise(xaddRps).median)}.`,
         `- Intake p99: ${fmt(p99.median, 2)} ms (target < 5 ms: ${p99.median < 5 ? "met" : "**missed**"}).`,
-        `- Redis commands per accepted request (INFO commandstats delta / 202s): EVALSHA ${fmt(evalsha.median, 3)}, commands executed inside Redis including the script's inner calls ${fmt(summarise(allPerAccepted).median, 1)} (target: one script call: ${Math.abs(evalsha.median - 1) < 0.01 ? "met" : "**missed**"}). The submit script costs ${fmt(summarise(evalshaUsec).median, 1)} µs per call inside Redis (usec_per_call).`,
+        `- Redis commands per accepted request (INFO commandstats delta / entries added to the request stream): EVALSHA ${fmt(evalsha.median, 3)}, commands executed inside Redis including the script's inner calls ${fmt(summarise(allPerAccepted).median, 1)} (target: one script call: ${Math.abs(evalsha.median - 1) < 0.01 ? "met" : "**missed**"}). The submit script costs ${fmt(summarise(evalshaUsec).median, 1)} µs per call inside Redis (usec_per_call).`,
+        `- CPU per request (medians; /proc and INFO cpu deltas over each run): bare Hono process ${fmt(cpu(bareRuns, (m) => m.serverCpuUs))} µs; intake process ${fmt(cpu(intakeRuns, (m) => m.serverCpuUs))} µs plus Redis ${fmt(cpu(intakeRuns, (m) => m.redisCpuUs))} µs. wrk, node and redis share 2 cores here, so req/s is bounded by the sum, not by one process.`,
+        `- Inside the submit script (last run, calls per request and µs per call): ${innerRows.join(", ")}.`,
         `- Every intake answer was a 202: ${non2xx === 0 ? "yes" : `**no, ${non2xx} were not**`}.`,
       ].join("\n"),
       targets: [
