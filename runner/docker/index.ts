@@ -6,6 +6,7 @@ import type { DeployContext, Deployer, DeployOutcome, TargetCatalog } from "../p
 import { planDeploy } from "./actions.js";
 import { describeTarget, discover, onceLogger } from "./discover.js";
 import { classify } from "./docker-errors.js";
+import { assertNotFenced } from "./fence.js";
 import { dropTags, ensureTag } from "./revisions.js";
 import { rollout } from "./rollout.js";
 import { loadTarget, type TargetView } from "./target.js";
@@ -60,6 +61,12 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
     const log = opts.log.child({ request_id: request.request_id, target: request.target_agent });
     // Checked again here, not only in validate(): time has passed and the target may have changed.
     const view = await prepare(request);
+    // Before building anything: a later deploy may have been at the target already.
+    assertNotFenced(
+      view.policy.name,
+      ctx.fence,
+      view.members.map((c) => c.Config.Labels),
+    );
     const env = { docker, progress: ctx.progress, assertLockHeld: ctx.assertLockHeld, signal: ctx.signal };
     const planned = await planDeploy(env, view, request);
     if (planned.kind === "build_failed") {

@@ -50,6 +50,8 @@ export const STATE = {
   source: "hypercode.source",
   /** JSON list of earlier revisions, newest first, each `{rev, image, source, env, at}`. */
   history: "hypercode.history",
+  /** The fencing token of the target lock the creating deploy held (see fence.ts). */
+  fence: "hypercode.fence",
 } as const;
 
 export const BUILT = {

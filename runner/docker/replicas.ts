@@ -5,24 +5,34 @@ import { TransientError } from "../errors.js";
 import type { DeployContext } from "../ports.js";
 import { classify, tolerate } from "./docker-errors.js";
 import { assertNoEscalation } from "./escalation.js";
+import { assertFenceNow } from "./fence.js";
+import { STATE } from "./labels.js";
 import type { TargetPolicy } from "./policy.js";
 import type { Spec } from "./spec.js";
 import type { InspectedContainer } from "./types.js";
 
 /**
  * The only place that creates, starts, stops and removes containers. Every step that changes the
- * target first asks the queue side whether the target lock is still held.
+ * target first asks the queue side whether the target lock is still held, then checks that no later
+ * deploy has created a container of the target since (see fence.ts); each new container carries
+ * the deploy's fence.
  */
 export interface ReplicaEnv {
   readonly docker: Dockerode;
   readonly log: Logger;
-  readonly ctx: Pick<DeployContext, "assertLockHeld" | "progress" | "signal">;
+  readonly ctx: Pick<DeployContext, "assertLockHeld" | "fence" | "progress" | "signal">;
   readonly policy: TargetPolicy;
   readonly repository?: string;
 }
 
 export const shortId = (c: { Id: string } | string): string =>
   (typeof c === "string" ? c : c.Id).slice(0, 12);
+
+/** Before each step that changes the target: the lock as the queue side sees it, then the fence as Docker does. */
+const assertStillOurs = async (env: ReplicaEnv): Promise<void> => {
+  await env.ctx.assertLockHeld();
+  await assertFenceNow(env.docker, env.policy.name, env.ctx.fence);
+};
 
 const newName = (policy: TargetPolicy): string => {
   const suffix = randomBytes(4).toString("hex");
@@ -40,9 +50,14 @@ export const startReplica = async (
   spec: Spec,
   against?: InspectedContainer,
 ): Promise<string> => {
-  const options = { ...spec.options, name: newName(env.policy) };
+  const options = {
+    ...spec.options,
+    name: newName(env.policy),
+    // Outside the spec identity: replicas a retry creates under a higher fence are still at the spec.
+    Labels: { ...spec.options.Labels, [STATE.fence]: String(env.ctx.fence) },
+  };
   if (against) assertNoEscalation(against, { options, extraNetworks: spec.extraNetworks }, env.repository);
-  await env.ctx.assertLockHeld();
+  await assertStillOurs(env);
   let id: string;
   try {
     id = (await env.docker.createContainer(options as unknown as Dockerode.ContainerCreateOptions)).id;
@@ -61,7 +76,7 @@ export const startReplica = async (
         .getNetwork(n.name)
         .connect({ Container: id, EndpointConfig: n.settings as Dockerode.EndpointSettings });
     }
-    await env.ctx.assertLockHeld();
+    await assertStillOurs(env);
     await env.docker.getContainer(id).start();
   } catch (err) {
     throw classify(`starting ${options.name}`, err);
@@ -109,13 +124,13 @@ const runPrestop = async (env: ReplicaEnv, c: InspectedContainer): Promise<void>
 
 /** Stop with the container's own stop signal and grace period (Docker applies them when none is given), then remove. */
 const stopAndRemove = async (env: ReplicaEnv, id: string): Promise<void> => {
-  await env.ctx.assertLockHeld();
+  await assertStillOurs(env);
   try {
     await tolerate(env.docker.getContainer(id).stop(), 304, 404);
   } catch (err) {
     throw classify(`stopping ${shortId(id)}`, err);
   }
-  await env.ctx.assertLockHeld();
+  await assertStillOurs(env);
   try {
     await tolerate(env.docker.getContainer(id).remove(), 404, 409);
   } catch (err) {
@@ -125,7 +140,7 @@ const stopAndRemove = async (env: ReplicaEnv, id: string): Promise<void> => {
 
 /** Takes an old replica out once its replacement is healthy: pre-stop hook, stop, remove. */
 export const retire = async (env: ReplicaEnv, c: InspectedContainer): Promise<void> => {
-  await env.ctx.assertLockHeld();
+  await assertStillOurs(env);
   await runPrestop(env, c);
   await stopAndRemove(env, c.Id);
   env.log.info({ container: c.Name.replace(/^\//, ""), id: shortId(c) }, "retired replica");

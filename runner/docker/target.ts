@@ -38,11 +38,20 @@ const byCreated = (a: InspectedContainer, b: InspectedContainer) =>
 export const sortByCreated = (cs: readonly InspectedContainer[]): InspectedContainer[] =>
   [...cs].sort(byCreated);
 
-/** Every container of a target, inspected, oldest first; found by its labels alone, whatever its policy says now. */
-export const inspectMembers = async (docker: Dockerode, target: string): Promise<InspectedContainer[]> => {
+/** Every container of a target as listed (labels, no inspect); found by its labels alone, whatever its policy says now. */
+export const listMembers = async (docker: Dockerode, target: string): Promise<Dockerode.ContainerInfo[]> => {
   try {
     const listed = await docker.listContainers({ all: true, filters: { label: [`${POLICY.enable}=true`] } });
-    const mine = listed.filter((c) => targetNameOf(c.Labels) === target);
+    return listed.filter((c) => targetNameOf(c.Labels) === target);
+  } catch (err) {
+    throw classify(`listing the containers of ${target}`, err);
+  }
+};
+
+/** Every container of a target, inspected, oldest first. */
+export const inspectMembers = async (docker: Dockerode, target: string): Promise<InspectedContainer[]> => {
+  const mine = await listMembers(docker, target);
+  try {
     const inspected = await Promise.all(
       mine.map((c) => tolerate(docker.getContainer(c.Id).inspect() as Promise<unknown>, 404)),
     );

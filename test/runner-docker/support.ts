@@ -263,16 +263,17 @@ export interface Recorded {
 
 /**
  * A DeployContext like the queue side's. `crashAt` makes the n-th lock check throw, the way a
- * SIGKILL stops a runner between two steps: nothing after it runs, nothing is cleaned up.
+ * SIGKILL stops a runner between two steps: nothing after it runs, nothing is cleaned up. `fence`
+ * is the lock's fencing token (default 1).
  */
 export const deployContext = (
   request: ImprovementRequest,
-  opts: { crashAt?: number } = {},
+  opts: { crashAt?: number; fence?: number } = {},
 ): DeployContext & { recorded: Recorded } => {
   const recorded: Recorded = { progress: [], lockChecks: 0 };
   return {
     request,
-    fence: 1,
+    fence: opts.fence ?? 1,
     signal: new AbortController().signal,
     recorded,
     async progress(state, detail) {
