@@ -19,14 +19,37 @@ export const fenceOf = (labels: Labels): number => {
   return Number.isSafeInteger(n) && n > 0 ? n : 0;
 };
 
-/** Throws LockLostError if any of these containers was created under a higher fence. */
-export const assertNotFenced = (target: string, fence: number, labels: readonly Labels[]): void => {
+export interface FenceCheck {
+  /** The queue side's lock check: throws LockLostError when the lock is no longer this deploy's. */
+  readonly assertLockHeld: () => Promise<void>;
+  /** Told when the labels are ahead of a lock that is still held (see below). */
+  readonly onBehind?: (highest: number) => void;
+}
+
+/**
+ * Throws LockLostError if any of these containers was created under a higher fence and this
+ * deploy's lock is gone. A higher fence under a lock that is still ours cannot come from a later
+ * holder (it would have taken the lock from us), only from a fence counter that went back (Redis
+ * lost `hypercode:fence:<target>`): refusing then would refuse every deploy of the target forever,
+ * so the deploy goes on and `onBehind` says so.
+ */
+export const assertNotFenced = async (
+  target: string,
+  fence: number,
+  labels: readonly Labels[],
+  check: FenceCheck,
+): Promise<void> => {
   const highest = Math.max(0, ...labels.map(fenceOf));
-  if (highest > fence) {
+  if (highest <= fence) return;
+  try {
+    await check.assertLockHeld();
+  } catch (err) {
     throw new LockLostError(
       `a later deploy (fence ${highest}) has changed ${target} since this one (fence ${fence}) took its lock`,
+      { cause: err },
     );
   }
+  check.onBehind?.(highest);
 };
 
 /**
@@ -34,9 +57,15 @@ export const assertNotFenced = (target: string, fence: number, labels: readonly 
  * each step that creates, stops or removes a container (a snapshot from the start of the deploy
  * would not show a later deploy's containers).
  */
-export const assertFenceNow = async (docker: Dockerode, target: string, fence: number): Promise<void> =>
+export const assertFenceNow = async (
+  docker: Dockerode,
+  target: string,
+  fence: number,
+  check: FenceCheck,
+): Promise<void> =>
   assertNotFenced(
     target,
     fence,
     (await listMembers(docker, target)).map((c) => c.Labels),
+    check,
   );

@@ -62,10 +62,18 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
     // Checked again here, not only in validate(): time has passed and the target may have changed.
     const view = await prepare(request);
     // Before building anything: a later deploy may have been at the target already.
-    assertNotFenced(
+    await assertNotFenced(
       view.policy.name,
       ctx.fence,
       view.members.map((c) => c.Config.Labels),
+      {
+        assertLockHeld: ctx.assertLockHeld,
+        onBehind: (highest) =>
+          log.warn(
+            { fence: ctx.fence, highest },
+            "the target's fence labels are ahead of this deploy's held lock: the fence counter in Redis went back; going on",
+          ),
+      },
     );
     const env = { docker, progress: ctx.progress, assertLockHeld: ctx.assertLockHeld, signal: ctx.signal };
     const planned = await planDeploy(env, view, request);

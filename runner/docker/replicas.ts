@@ -31,7 +31,9 @@ export const shortId = (c: { Id: string } | string): string =>
 /** Before each step that changes the target: the lock as the queue side sees it, then the fence as Docker does. */
 const assertStillOurs = async (env: ReplicaEnv): Promise<void> => {
   await env.ctx.assertLockHeld();
-  await assertFenceNow(env.docker, env.policy.name, env.ctx.fence);
+  await assertFenceNow(env.docker, env.policy.name, env.ctx.fence, {
+    assertLockHeld: env.ctx.assertLockHeld,
+  });
 };
 
 const newName = (policy: TargetPolicy): string => {

@@ -66,7 +66,13 @@ describe("fencing: a deploy never touches a target a later lock holder has been 
     const before = await snapshot(name);
     const watched = watchWrites(fx.docker);
 
-    const ctx = deployContext(restart(name), { fence: 3 });
+    // Its lock was taken by the later holder: the queue side's check says so once asked.
+    const ctx = {
+      ...deployContext(restart(name), { fence: 3 }),
+      async assertLockHeld() {
+        throw new LockLostError("lock taken over");
+      },
+    };
     const err = await side(name, watched.docker)
       .deployer.deploy(ctx)
       .catch((e: unknown) => e);
@@ -103,8 +109,10 @@ describe("fencing: a deploy never touches a target a later lock holder has been 
             replicas: 1,
             labels: { "hypercode.target": name, "hypercode.actions": "restart", [STATE.fence]: "4" },
           });
+          // This check passed (the pause came after it); from now on the lock is the later holder's.
+          return base.assertLockHeld();
         }
-        await base.assertLockHeld();
+        throw new LockLostError("lock taken over");
       },
     };
 
@@ -120,5 +128,17 @@ describe("fencing: a deploy never touches a target a later lock holder has been 
         a.id.localeCompare(b.id),
       ),
     );
+  });
+
+  it("goes on when the labels are ahead of a lock it still holds (the fence counter went back)", async () => {
+    const name = await target("behind");
+    expect((await side(name).deployer.deploy(deployContext(restart(name), { fence: 7 }))).state).toBe(
+      "succeeded",
+    );
+    // Redis lost the counter: the next lock is drawn as fence 1, and it is really held.
+    const outcome = await side(name).deployer.deploy(deployContext(restart(name), { fence: 1 }));
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    const after = await snapshot(name);
+    expect(after.every((c) => c.running && c.fence === "1")).toBe(true);
   });
 });
