@@ -136,14 +136,21 @@ describe("Redis killed during a burst of submissions", { timeout: 240_000 }, () 
       expect(await client.xrange(k.requestStream, entryId as string, entryId as string), id).toHaveLength(1);
     }
     // The runner reconnected on its own and carried every one of them to an end.
-    await waitFor(
-      "every accepted request to end",
-      async () => {
-        const states = await Promise.all(accepted.map((id) => client.hget(k.request(id), "state")));
-        return states.every((s) => s && isTerminal(s as RequestState));
-      },
-      60_000,
-    );
+    let counts: Record<string, number> = {};
+    try {
+      await waitFor(
+        "every accepted request to end",
+        async () => {
+          const states = await Promise.all(accepted.map((id) => client.hget(k.request(id), "state")));
+          counts = {};
+          for (const s of states) counts[String(s)] = (counts[String(s)] ?? 0) + 1;
+          return states.every((s) => s && isTerminal(s as RequestState));
+        },
+        60_000,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; states: ${JSON.stringify(counts)}`);
+    }
     const states = await Promise.all(accepted.map((id) => client.hget(k.request(id), "state")));
     expect(new Set(states)).toEqual(new Set(states.filter((s) => s === "succeeded" || s === "coalesced")));
     process.stdout.write(
