@@ -17,7 +17,14 @@ export interface NotifierDeps {
 }
 
 /** Status fields a receiver gets besides the core ones, when the runner recorded them. */
-const RESULT_FIELDS = ["revision", "image", "health_log", "build_log", "coalesced_into", "refusal_code"] as const;
+const RESULT_FIELDS = [
+  "revision",
+  "image",
+  "health_log",
+  "build_log",
+  "coalesced_into",
+  "refusal_code",
+] as const;
 
 /**
  * Posts a finished request's status to the callback URL its agent gave, signed with the agent's
