@@ -6,7 +6,6 @@ import { createDockerSide } from "../runner/docker/index.js";
 import { createRunner, type Runner } from "../runner/runner.js";
 import { keys } from "../shared/keys.js";
 import {
-  encodeStreamFields,
   type ImprovementPayload,
   isTerminal,
   type RequestState,
