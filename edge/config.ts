@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parseEnv } from "../shared/config/parse.js";
 import { durationSchema, rateSchema } from "../shared/config/units.js";
 

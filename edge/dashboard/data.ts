@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { isTerminal, publishedTarget, type RequestState, requestState } from "../../shared/protocol/index.js";
 import { asList } from "../../shared/redis/run-script.js";
 

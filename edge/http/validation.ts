@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import type { FieldError } from "./problem.js";
 
 /** zod issues as `{ path, message }` pairs a client can map back onto its own fields. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, parseEnv } from "../../shared/config/parse.js";
 import { type IntakeConfig, parseIntakeConfig } from "../config.js";
 

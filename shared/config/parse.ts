@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { describeConfigError } from "./units.js";
 
 /** A bad configuration: the process should print this and stop before serving anything. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { improvementPayload } from "./payload.js";
 import { agentId, SLUG_PATTERN, targetName } from "./slug.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { improvementSubmission, streamImprovementRequest } from "./improvement-request.js";
 
 const SCHEMA_BASE = "urn:hypercode:schema:";

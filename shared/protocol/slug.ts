@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Ids and target names end up in Redis key names, Docker labels and log lines, so they are

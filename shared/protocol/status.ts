@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The life of a request. `queued` is written by whoever accepts it (the intake, or the runner for

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { type ImprovementRequest, streamImprovementRequest } from "./improvement-request.js";
 
 /** The one field every entry of the request stream carries: the request as JSON. */
