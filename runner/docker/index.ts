@@ -7,7 +7,7 @@ import { planDeploy } from "./actions.js";
 import { describeTarget, discover, onceLogger } from "./discover.js";
 import { classify } from "./docker-errors.js";
 import { assertNotFenced } from "./fence.js";
-import { dropTags, ensureTag } from "./revisions.js";
+import { dropTags, ensureTag, revisionFor } from "./revisions.js";
 import { rollout } from "./rollout.js";
 import { loadTarget, type TargetView } from "./target.js";
 import { checkRequest, policyFor } from "./validate.js";
@@ -84,7 +84,7 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
     if (view.repository !== undefined) {
       for (const t of planned.tags) {
         await ctx.assertLockHeld();
-        await ensureTag(docker, view.repository, t.rev, t.imageId);
+        await ensureTag(docker, view.repository, t.rev, t.imageId, t.rev === revisionFor(request));
       }
     }
     log.info(

@@ -94,18 +94,22 @@ export const rollbackTarget = (
 
 /**
  * Tags `imageId` as `<repository>:<rev>` and returns that reference. A tag already naming another
- * image is never moved: it is not the runner's.
+ * image is not moved (it is not this deploy's to move), except this request's own revision tag
+ * (`own`): only an earlier attempt of this request can have made it, and when that attempt was cut
+ * short and another request changed the target meanwhile, the retry's revision has other content.
  */
 export const ensureTag = async (
   docker: Dockerode,
   repository: string,
   rev: string,
   imageId: string,
+  own = false,
 ): Promise<string> => {
   const ref = formatRef(repository, rev);
   const existing = (await tolerate(docker.getImage(ref).inspect(), 404)) as { Id: string } | undefined;
   if (existing?.Id === imageId) return ref;
-  if (existing) throw new PermanentError(`tag ${ref} already names image ${existing.Id}, not ${imageId}`);
+  if (existing && !own)
+    throw new PermanentError(`tag ${ref} already names image ${existing.Id}, not ${imageId}`);
   const colon = ref.lastIndexOf(":");
   await docker.getImage(imageId).tag({ repo: ref.slice(0, colon), tag: ref.slice(colon + 1) });
   return ref;

@@ -1,3 +1,4 @@
+import { TransientError } from "../errors.js";
 import { assertNoEscalation } from "./escalation.js";
 import { type HealthOptions, waitHealthy } from "./health.js";
 import { discard, type ReplicaEnv, retire, shortId, startReplica } from "./replicas.js";
@@ -36,6 +37,23 @@ export type RolloutResult =
       readonly restored?: boolean;
     };
 
+/**
+ * A new replica that stopped while the target's other containers stopped or restarted too was not
+ * let down by its image: the engine restarted (or someone stopped the target). That is worth a
+ * retry, not a failed request.
+ */
+const assertUndisturbed = async (env: RolloutEnv, before: ReadonlyMap<string, string>): Promise<void> => {
+  const now = new Map((await inspectMembers(env.docker, env.policy.name)).map((c) => [c.Id, c]));
+  for (const [id, startedAt] of before) {
+    const c = now.get(id);
+    if (!c?.State.Running || c.State.StartedAt !== startedAt) {
+      throw new TransientError(
+        `container ${shortId(id)} of ${env.policy.name} stopped or restarted during the health wait too (did the Docker engine restart?); will retry`,
+      );
+    }
+  }
+};
+
 const healthOf = async (env: RolloutEnv, id: string) =>
   waitHealthy(env.docker, id, { ...env.health, http: env.policy.healthHttp, signal: env.ctx.signal });
 
@@ -72,6 +90,8 @@ export const rollout = async (env: RolloutEnv, plan: RolloutPlan): Promise<Rollo
     else await discard(env, c.Id);
   }
 
+  // What was serving, and since when: to tell a sick image from an engine that restarted.
+  const serving = new Map([...stale, ...current].map((c) => [c.Id, c.State.StartedAt]));
   const added: string[] = [];
   let removed = 0;
   while (current.length < plan.replicas) {
@@ -84,6 +104,7 @@ export const rollout = async (env: RolloutEnv, plan: RolloutPlan): Promise<Rollo
     const id = await startReplica(env, plan.spec, victim);
     const h = await healthOf(env, id);
     if (!h.healthy) {
+      await assertUndisturbed(env, serving);
       await discard(env, id);
       const detail = `${plan.what}: replica ${n}/${plan.replicas}: the new container ${h.detail}`;
       env.log.warn({ target: env.policy.name, detail }, "rollout stopped: new replica unhealthy");
@@ -107,9 +128,12 @@ export const rollout = async (env: RolloutEnv, plan: RolloutPlan): Promise<Rollo
     if (victim) {
       await retire(env, victim);
       stale.shift();
+      serving.delete(victim.Id);
       removed++;
     }
-    current.push((await env.docker.getContainer(id).inspect()) as unknown as InspectedContainer);
+    const fresh = (await env.docker.getContainer(id).inspect()) as unknown as InspectedContainer;
+    current.push(fresh);
+    serving.set(id, fresh.State.StartedAt);
   }
   for (const c of stale) {
     await retire(env, c);
