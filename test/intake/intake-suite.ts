@@ -403,6 +403,32 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
       expect(await streamLength()).toBe(before);
     });
 
+    it("reads a chunked body (no Content-Length) and refuses one that grows past the limit", async () => {
+      const { key, target } = await setup();
+      const chunked = (parts: string[]) =>
+        fetch(new URL("/v1/improvements", h.baseUrl), {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: new ReadableStream({
+            start(controller) {
+              for (const p of parts) controller.enqueue(new TextEncoder().encode(p));
+              controller.close();
+            },
+          }),
+          duplex: "half",
+        } as RequestInit);
+      const json = JSON.stringify(request(target));
+      const before = await streamLength();
+      const ok = await chunked([json.slice(0, 20), json.slice(20)]);
+      expect(ok.status).toBe(202);
+      await expectProblem(await chunked(['{"target_agent":', "oops"]), 400, "malformed-json");
+      const big = JSON.stringify(request(target, { description: "y".repeat(3000) }));
+      await expectProblem(await chunked(Array.from({ length: 30 }, () => big)), 413, "payload-too-large");
+      // The connection and the runtime are fine afterwards.
+      expect((await chunked([json])).status).toBe(202);
+      expect(await streamLength()).toBe(before + 2);
+    });
+
     it("answers unknown routes with 404 and wrong methods with 405 and Allow", async () => {
       await expectProblem(await fetch(new URL("/nope", h.baseUrl)), 404, "not-found");
       const wrong = await fetch(new URL("/v1/improvements", h.baseUrl), { method: "GET" });
