@@ -5,7 +5,7 @@ import { move, type PlanEnv, rebuildMove } from "./moves.js";
 import { type RevisionRecord, revisionFor } from "./revisions.js";
 import type { RolloutPlan } from "./rollout.js";
 import { deriveSpec, explicitEnv, type Spec } from "./spec.js";
-import { inspectImage, isServing, type TargetView } from "./target.js";
+import { inspectImage, isServing, sortByCreated, type TargetView } from "./target.js";
 import type { InspectedContainer } from "./types.js";
 
 /** What a deploy will do, worked out before the first container changes. */
@@ -56,9 +56,21 @@ export const cloneSpec = (view: TargetView, base: InspectedContainer): Spec => {
   );
 };
 
-/** Replicas the target has now: a replica its restart policy is restarting counts, a leftover does not. */
-const servingCount = (view: TargetView): number =>
-  Math.max(1, view.members.filter((c) => isServing(c) || c.State.Restarting).length);
+/**
+ * Replicas the target has now: a replica its restart policy is restarting counts, a leftover does
+ * not. When the serving containers are of more than one spec, a rollout was cut short (a runner
+ * killed between starting a new replica and retiring an old one) and the count includes its
+ * extra replica: the size that rollout aimed at, on its newest container, is the target's size.
+ */
+const servingCount = (view: TargetView): number => {
+  const serving = view.members.filter((c) => isServing(c) || c.State.Restarting);
+  const specs = new Set(serving.map((c) => c.Config.Labels?.[STATE.spec] ?? ""));
+  if (specs.size > 1) {
+    const aimed = Number(sortByCreated(serving).at(-1)?.Config.Labels?.[STATE.replicas]);
+    if (Number.isSafeInteger(aimed) && aimed > 0) return aimed;
+  }
+  return Math.max(1, serving.length);
+};
 
 /** A retry after a crash: aim at exactly what the first attempt's containers say it aimed at. */
 const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRequest): Promise<Planned> => {

@@ -111,6 +111,23 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
     expect(await fetchVia(fx, `${fx.repo}:v1`, alias, "/cgi-bin/env")).toBe("COLOR=green");
   });
 
+  it("another request after a rollout cut short keeps the target's size (the extra replica is not counted)", async () => {
+    const { name } = await newTarget("othersize");
+    const first = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
+    // Killed with its new replica started beside the two old ones (3 running).
+    await side()
+      .deployer.deploy(deployContext(first, { crashAt: 5 }))
+      .catch(() => undefined);
+    expect((await containersOf(fx, name)).filter((c) => c.State.Running)).toHaveLength(3);
+
+    // A different request runs before the first one's retry (it waited for the dead runner's lock).
+    const second = requestFor(name, { action: "update_config", env: { COLOR: "red" } });
+    const outcome = await side().deployer.deploy(deployContext(second));
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    const now = await expectConverged(name, second.request_id);
+    expect(now.every((c) => c.Config.Env.includes("COLOR=red"))).toBe(true);
+  });
+
   it("a rebuild that crashed after its build reuses the image instead of building a second one", async () => {
     const { name, alias } = await newTarget("crashbuild");
     const request = requestFor(name, { action: "rebuild", build_args: { GREETING: "salut" } });
