@@ -1,43 +1,21 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type Dockerode from "dockerode";
 import { createDockerSide } from "../../runner/docker/index.js";
 import {
   buildContext,
   containersOf,
   createFixture,
-  demux,
   deployContext,
   type Fixture,
   requestFor,
   silentLog,
+  startLoadClient,
   waitUntilHealthy,
   writeServiceContext,
 } from "../../test/runner-docker/support.js";
 import { sleep } from "../processes.js";
 import type { Section, Settings } from "../section.js";
 import { fmt, fmtSummary, summarise } from "../stats.js";
-
-/**
- * The load: a client container on the target's network, four loops side by side. Each request
- * looks the alias up in Docker's DNS and GETs the addresses in order until one answers, as
- * curl, Go and Node clients do; it prints `.` (first address answered), `r` (a later one did) or
- * `x` (none did: a failed request), one per line.
- */
-const LOAD = `
-B=/bin/busybox
-one() {
-  mark=x; n=0
-  for ip in $($B nslookup "$ALIAS" 127.0.0.11 2>/dev/null | $B awk '/^Address: /{print $2}'); do
-    if $B timeout 2 $B wget -q -O /dev/null "http://$ip:8080/" 2>/dev/null; then
-      [ $n = 0 ] && mark=. || mark=r; break
-    fi
-    n=1
-  done
-  echo $mark
-}
-loop() { while [ ! -e /stop ]; do one; $B usleep 10000; done; }
-loop & loop & loop & loop & wait`;
 
 interface Window {
   readonly ms: number;
@@ -47,20 +25,8 @@ interface Window {
 }
 
 const startLoad = async (fx: Fixture, alias: string) => {
-  const c = await fx.docker.createContainer({
-    Image: `${fx.repo}:v1`,
-    Entrypoint: ["/bin/busybox", "sh", "-c"],
-    Cmd: [LOAD],
-    Env: [`ALIAS=${alias}`],
-    Labels: { "hypercode.test": fx.id },
-    HostConfig: { NetworkMode: fx.network },
-  });
-  await c.start();
-  const marks = async () => demux((await c.logs({ stdout: true })) as unknown as Buffer).replace(/\s/g, "");
-  for (let i = 0; (await marks()).length < 20; i++) {
-    if (i > 150) throw new Error(`the load client did not get going: '${await marks()}'`);
-    await sleep(100);
-  }
+  const client = await startLoadClient(fx, alias);
+  const { marks } = client;
   /** Runs `during` under the load and counts what the client saw meanwhile. */
   const measure = async (during: () => Promise<void>): Promise<Window> => {
     const before = (await marks()).length;
@@ -77,7 +43,7 @@ const startLoad = async (fx: Fixture, alias: string) => {
       firstAddressFailed: [...seen].filter((m) => m !== ".").length,
     };
   };
-  return { container: c, measure };
+  return { stop: client.stop, measure };
 };
 
 /**
@@ -95,12 +61,6 @@ const serviceWithoutRun = async (fx: Fixture): Promise<string> => {
   );
   await buildContext(fx.docker, context, `${fx.repo}:v1`);
   return context;
-};
-
-const stopLoad = async (c: Dockerode.Container) => {
-  const exec = await c.exec({ Cmd: ["/bin/busybox", "touch", "/stop"] });
-  await exec.start({ hijack: true, stdin: false }).then((s) => new Promise((r) => s.on("end", r).resume()));
-  await c.wait();
 };
 
 /**
@@ -158,7 +118,7 @@ export const rolloutSection = async (s: Settings): Promise<Section> => {
         }),
       );
     }
-    await stopLoad(load.container);
+    await load.stop();
 
     const sum = (w: Window[], f: (x: Window) => number) => w.reduce((a, x) => a + f(x), 0);
     const rolloutMs = summarise(rollouts.map((w) => w.ms));

@@ -360,3 +360,64 @@ export const execIn = async (fx: Fixture, container: string, cmd: string[]): Pro
   await new Promise((resolve) => stream.on("end", resolve));
   return demux(Buffer.concat(chunks));
 };
+
+/**
+ * A load client on the fixture's network: four loops side by side, each request resolving the
+ * alias in Docker's DNS (per request, as a real client does per connection) and GETting the
+ * addresses in order until one answers, as curl, Go, Python and Node clients do. It prints one
+ * line per request (Docker's log copier holds back a line until it ends): `.` the first address
+ * answered, `r` a later one did, `x` none did (a failed request).
+ */
+const LOAD_CLIENT = `
+B=/bin/busybox
+one() {
+  mark=x; n=0
+  for ip in $($B nslookup "$ALIAS" 127.0.0.11 2>/dev/null | $B awk '/^Address: /{print $2}'); do
+    if $B timeout 2 $B wget -q -O /dev/null "http://$ip:8080/" 2>/dev/null; then
+      [ $n = 0 ] && mark=. || mark=r; break
+    fi
+    n=1
+  done
+  echo $mark
+}
+loop() { while [ ! -e /stop ]; do one; $B usleep 10000; done; }
+loop & loop & loop & loop & wait`;
+
+export interface LoadClient {
+  /** Every mark so far, in order. */
+  marks(): Promise<string>;
+  /** Ends the loops and waits for the container to exit (the fixture's cleanup removes it). */
+  stop(): Promise<void>;
+}
+
+/** Starts the load client (with `image`, any busybox image of the fixture) and waits until it is answered. */
+export const startLoadClient = async (
+  fx: Fixture,
+  alias: string,
+  image = `${fx.repo}:v1`,
+): Promise<LoadClient> => {
+  const c = await fx.docker.createContainer({
+    Image: image,
+    Entrypoint: ["/bin/busybox", "sh", "-c"],
+    Cmd: [LOAD_CLIENT],
+    Env: [`ALIAS=${alias}`],
+    Labels: { "hypercode.test": fx.id },
+    HostConfig: { NetworkMode: fx.network },
+  });
+  await c.start();
+  const marks = async () => demux((await c.logs({ stdout: true })) as unknown as Buffer).replace(/\s/g, "");
+  for (let i = 0; (await marks()).length < 20; i++) {
+    if (i > 150) throw new Error(`the load client did not get going: '${await marks()}'`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    marks,
+    stop: async () => {
+      const exec = await c.exec({ Cmd: ["/bin/busybox", "touch", "/stop"] });
+      await exec
+        .start({ hijack: true, stdin: false })
+        .then((st) => new Promise((r) => st.on("end", r).resume()));
+      await c.wait();
+    },
+  };
+};

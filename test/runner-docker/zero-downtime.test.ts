@@ -1,14 +1,13 @@
-import type Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerSide } from "../../runner/docker/index.js";
 import {
   containersOf,
   createFixture,
-  demux,
   deployContext,
   type Fixture,
   requestFor,
   silentLog,
+  startLoadClient,
 } from "./support.js";
 
 let fx: Fixture;
@@ -22,31 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.cleanup();
 });
-
-/**
- * A client on the target's network: every ~10 ms it resolves the alias (Docker's DNS, as a real
- * client does per connection) and GETs the first address; if that fails it tries the other
- * addresses, as curl, Go, Python and Node do. One line per request (Docker's log copier holds
- * back a line until it ends):
- * `.` the first address answered, `r` a later one did, `x` none did.
- */
-const CLIENT = `
-B=/bin/busybox
-worker() {
-  while [ ! -e /stop ]; do
-    first=1; mark=x
-    for ip in $($B nslookup "$ALIAS" 127.0.0.11 2>/dev/null | $B awk '/^Address: /{print $2}'); do
-      if $B timeout 2 $B wget -q -O /dev/null "http://$ip:8080/" 2>/dev/null; then
-        if [ $first = 1 ]; then mark=.; else mark=r; fi; break
-      fi
-      first=0
-    done
-    echo $mark
-    $B usleep 10000
-  done
-}
-# Four loops side by side: one loop of busybox processes manages a request every ~40 ms.
-worker & worker & worker & worker & wait`;
 
 interface Tally {
   requests: number;
@@ -62,25 +36,6 @@ const tally = (marks: string): Tally => ({
   failures: [...marks].filter((m) => m === "x").length,
 });
 
-const startClient = async (alias: string) => {
-  const c = await fx.docker.createContainer({
-    Image: `${fx.repo}:v1`,
-    Entrypoint: ["/bin/busybox", "sh", "-c"],
-    Cmd: [CLIENT],
-    Env: [`ALIAS=${alias}`],
-    Labels: { "hypercode.test": fx.id },
-    HostConfig: { NetworkMode: fx.network },
-  });
-  await c.start();
-  const marks = async () => demux((await c.logs({ stdout: true })) as unknown as Buffer).replace(/\s/g, "");
-  // Wait until it is really sending requests, all of them answered.
-  for (let i = 0; (await marks()).length < 20; i++) {
-    if (i > 100) throw new Error(`the client did not get going: '${await marks()}'`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { container: c, marks };
-};
-
 /** Runs `during` while the client keeps sending, and counts what the client saw meanwhile. */
 const measure = async (client: { marks: () => Promise<string> }, during: () => Promise<unknown>) => {
   const before = (await client.marks()).length;
@@ -89,12 +44,6 @@ const measure = async (client: { marks: () => Promise<string> }, during: () => P
   const ms = Date.now() - started;
   const marks = (await client.marks()).slice(before);
   return { ...tally(marks), ms, marks };
-};
-
-const stopClient = async (c: Dockerode.Container) => {
-  const exec = await c.exec({ Cmd: ["/bin/busybox", "touch", "/stop"] });
-  await exec.start({ hijack: true, stdin: false }).then((s) => new Promise((r) => s.on("end", r).resume()));
-  await c.wait();
 };
 
 describe("zero downtime", () => {
@@ -112,7 +61,7 @@ describe("zero downtime", () => {
         "hypercode.build.args": "GREETING",
       },
     });
-    const client = await startClient(alias);
+    const client = await startLoadClient(fx, alias);
     const { deployer } = createDockerSide({ log: silentLog, healthTimeoutMs: 30_000 });
 
     const rebuild = await measure(client, async () => {
@@ -129,7 +78,7 @@ describe("zero downtime", () => {
       await Promise.all(replicas.map((c) => fx.docker.getContainer(c.Id).start()));
       await new Promise((r) => setTimeout(r, 500));
     });
-    await stopClient(client.container);
+    await client.stop();
 
     const line = (what: string, t: Tally & { ms: number }) =>
       `${what}: ${t.requests} requests in ${(t.ms / 1000).toFixed(1)} s, ${t.failures} failed on every address, ` +
