@@ -2,7 +2,7 @@ import type { ImprovementRequest } from "../../shared/protocol/index.js";
 import { formatRef } from "./image-ref.js";
 import { STATE, STATE_LABELS } from "./labels.js";
 import { move, type PlanEnv, rebuildMove } from "./moves.js";
-import { type RevisionRecord, revisionFor } from "./revisions.js";
+import { type RevisionRecord, readHistory, revisionFor } from "./revisions.js";
 import type { RolloutPlan } from "./rollout.js";
 import { deriveSpec, explicitEnv, type Spec } from "./spec.js";
 import { inspectImage, isServing, sortByCreated, type TargetView } from "./target.js";
@@ -72,6 +72,17 @@ const servingCount = (view: TargetView): number => {
   return Math.max(1, serving.length);
 };
 
+/**
+ * The revisions the first attempt pushed out of the history: what the old replicas still know
+ * (their revision and history) and the new replicas' history no longer has. The first attempt
+ * would have untagged them at its end; the retry does it instead, or their tags would be orphaned.
+ */
+const droppedOnResume = (view: TargetView, labels: Record<string, string>): string[] => {
+  if (!view.current) return [];
+  const kept = new Set([labels[STATE.revision], ...readHistory(labels).map((r) => r.rev)]);
+  return [view.current, ...view.history].map((r) => r.rev).filter((rev) => !kept.has(rev));
+};
+
 /** A retry after a crash: aim at exactly what the first attempt's containers say it aimed at. */
 const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRequest): Promise<Planned> => {
   const from = view.resumeFrom as InspectedContainer;
@@ -97,7 +108,7 @@ const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRe
     revision: labels[STATE.revision] ?? "",
     image: spec.options.Image,
     newRevision: labels[STATE.revision] === revisionFor(request),
-    dropped: [],
+    dropped: droppedOnResume(view, labels),
     tags: [
       ...(base && view.current ? [{ rev: view.current.rev, imageId: base.Image }] : []),
       // The first attempt tagged it already; written again (or refused if it moved) all the same.
