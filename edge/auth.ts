@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import { agentIdOfKey, sha256Hex } from "../shared/api-key.js";
-import type { AppDeps } from "./deps.js";
+import { agentIdOfKey } from "../shared/api-key.js";
+import { type AppDeps, hashOf } from "./deps.js";
 import { problems } from "./http/problems.js";
 
 /** A key as presented: which agent it claims to be, and its hash to check against the record. */
@@ -22,5 +22,5 @@ export const presentedKey = async (c: Context, deps: AppDeps): Promise<Presented
   if (!token) throw problems.unauthenticated("the Authorization header must be 'Bearer <key>'");
   const agentId = agentIdOfKey(token);
   if (!agentId) throw problems.unauthenticated("the key is not a HyperCode agent key (hc1.<agent>.<secret>)");
-  return { agentId, keyHash: await (deps.sha256Hex ?? sha256Hex)(token) };
+  return { agentId, keyHash: await hashOf(deps)(token) };
 };

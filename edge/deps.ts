@@ -1,3 +1,4 @@
+import { sha256Hex } from "../shared/api-key.js";
 import type { RedisPort } from "../shared/redis/port.js";
 import type { IntakeConfig } from "./config.js";
 
@@ -17,3 +18,6 @@ export interface AppDeps {
   /** Which runtime serves the app, for /healthz and logs. */
   readonly runtime: "node" | "workers";
 }
+
+/** The SHA-256 the app uses: the injected one, else WebCrypto's. One place for the default. */
+export const hashOf = (deps: AppDeps): ((text: string) => Promise<string>) => deps.sha256Hex ?? sha256Hex;

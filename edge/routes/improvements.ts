@@ -1,9 +1,8 @@
 import { Hono } from "hono";
-import { sha256Hex } from "../../shared/api-key.js";
 import { type ImprovementRequest, improvementSubmission, requestId } from "../../shared/protocol/index.js";
 import { normaliseCallbackUrl } from "../../shared/webhook.js";
 import { presentedKey } from "../auth.js";
-import type { AppDeps } from "../deps.js";
+import { type AppDeps, hashOf } from "../deps.js";
 import { problems } from "../http/problems.js";
 import { readJsonBody } from "../http/read-json.js";
 import { rateLimitHeaders, refusalToProblem } from "../http/refusals.js";
@@ -43,7 +42,7 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
     }
 
     const now = deps.clock();
-    const hash = deps.sha256Hex ?? sha256Hex;
+    const hash = hashOf(deps);
     const request: ImprovementRequest = {
       ...parsed.data,
       // Canonical form, so the script's prefix test sees what the runner will call.
