@@ -104,7 +104,7 @@ const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRe
   const restore = base ? cloneSpec(view, base) : undefined;
   return {
     kind: "rollout",
-    plan: replacePlan(spec, replicas, request, restore, `${request.payload.action} (resumed)`),
+    plan: replacePlan(view, spec, replicas, request, restore, `${request.payload.action} (resumed)`),
     revision: labels[STATE.revision] ?? "",
     image: spec.options.Image,
     newRevision: labels[STATE.revision] === revisionFor(request),
@@ -117,28 +117,42 @@ const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRe
   };
 };
 
+/**
+ * How many new replicas start together: `restart` rolls one replica at a time, as users of a
+ * rolling restart expect; the other actions take the target's `hypercode.rollout.surge`, all of
+ * them by default, so a rollout takes about as long as replacing one replica.
+ */
+const surgeFor = (view: TargetView, request: ImprovementRequest, replicas: number): number =>
+  request.payload.action === "restart" ? 1 : Math.min(view.policy.surge ?? replicas, replicas);
+
 const replacePlan = (
+  view: TargetView,
   spec: Spec,
   replicas: number,
   request: ImprovementRequest,
   restore: Spec | undefined,
   what: string,
-): RolloutPlan => ({
-  spec,
-  replicas,
-  isCurrent: (c) => c.Config.Labels?.[STATE.spec] === spec.identity,
-  gateCurrent: true,
-  restore: restore
-    ? () => ({
-        spec: restore,
-        replicas,
-        isCurrent: (c) => c.Config.Labels?.[STATE.request] !== request.request_id,
-        gateCurrent: false,
-        what: "restoring the previous revision",
-      })
-    : undefined,
-  what,
-});
+): RolloutPlan => {
+  const surge = surgeFor(view, request, replicas);
+  return {
+    spec,
+    replicas,
+    isCurrent: (c) => c.Config.Labels?.[STATE.spec] === spec.identity,
+    gateCurrent: true,
+    surge,
+    restore: restore
+      ? () => ({
+          spec: restore,
+          replicas,
+          isCurrent: (c) => c.Config.Labels?.[STATE.request] !== request.request_id,
+          gateCurrent: false,
+          surge,
+          what: "restoring the previous revision",
+        })
+      : undefined,
+    what,
+  };
+};
 
 /** Works out the rollout a request asks for, building and tagging its image when it needs one. */
 export const planDeploy = async (
@@ -154,6 +168,7 @@ export const planDeploy = async (
   const baseTag = { rev: current.rev, imageId: base.Image };
   if (p.action === "scale") {
     const before = view.members.filter(isServing).length;
+    const surge = surgeFor(view, request, p.replicas);
     return {
       kind: "rollout",
       plan: {
@@ -161,11 +176,13 @@ export const planDeploy = async (
         replicas: p.replicas,
         isCurrent: () => true,
         gateCurrent: false,
+        surge,
         restore: (added) => ({
           spec: restore,
           replicas: before,
           isCurrent: (c) => !added.includes(c.Id),
           gateCurrent: false,
+          surge,
           what: "undoing the scale",
         }),
         what: `scale to ${p.replicas}`,
@@ -200,7 +217,7 @@ export const planDeploy = async (
   );
   return {
     kind: "rollout",
-    plan: replacePlan(spec, replicas, request, restore, p.action),
+    plan: replacePlan(view, spec, replicas, request, restore, p.action),
     revision: m.rev,
     image,
     newRevision: m.rev === revisionFor(request),

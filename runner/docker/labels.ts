@@ -21,6 +21,7 @@ export const POLICY = {
   buildContext: "hypercode.build.context",
   buildDockerfile: "hypercode.build.dockerfile",
   budget: "hypercode.budget",
+  surge: "hypercode.rollout.surge",
 } as const;
 
 export const COMPOSE = {

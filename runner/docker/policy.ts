@@ -23,6 +23,11 @@ export interface TargetPolicy {
   readonly prestop?: { readonly cmd: readonly string[]; readonly timeoutMs: number };
   readonly build?: { readonly context: string; readonly dockerfile?: string };
   readonly budget?: Rate;
+  /**
+   * How many new replicas a rollout starts together, before retiring as many old ones; undefined:
+   * all of them. `restart` ignores it: it goes one replica at a time.
+   */
+  readonly surge?: number;
 }
 
 export type Labels = Record<string, string> | null | undefined;
@@ -61,11 +66,17 @@ const parseActions = (labels: Labels): Parsed<Action[]> => {
   return { ok: true, value: list as Action[] };
 };
 
+/** A replica count: a whole number from 1 to MAX_REPLICAS, else undefined. */
+const replicaCount = (raw: string): number | undefined => {
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  return n >= 1 && n <= MAX_REPLICAS ? n : undefined;
+};
+
 const parseMaxReplicas = (labels: Labels): Parsed<number> => {
   const raw = labelValue(labels, POLICY.replicasMax);
   if (raw === undefined) return { ok: true, value: DEFAULT_MAX_REPLICAS };
-  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  return n >= 1 && n <= MAX_REPLICAS
+  const n = replicaCount(raw);
+  return n !== undefined
     ? { ok: true, value: n }
     : fail(POLICY.replicasMax, `'${raw}' is not a whole number from 1 to ${MAX_REPLICAS}`);
 };
@@ -137,6 +148,14 @@ const parseCompose = (labels: Labels): TargetPolicy["compose"] => {
     configFiles: listLabel(labelValue(labels, COMPOSE.configFiles)),
   };
 };
+const parseSurge = (labels: Labels): Parsed<number | undefined> => {
+  const raw = labelValue(labels, POLICY.surge);
+  if (raw === undefined || raw === "all") return { ok: true, value: undefined };
+  const n = replicaCount(raw);
+  return n !== undefined
+    ? { ok: true, value: n }
+    : fail(POLICY.surge, `'${raw}' is neither 'all' nor a whole number from 1 to ${MAX_REPLICAS}`);
+};
 
 /**
  * Reads a target's policy from the labels of one of its containers. Any malformed label disables
@@ -164,6 +183,8 @@ export const parsePolicy = (name: string, labels: Labels): Parsed<TargetPolicy> 
   if (!build.ok) return build;
   const budget = parseBudget(labels);
   if (!budget.ok) return budget;
+  const surge = parseSurge(labels);
+  if (!surge.ok) return surge;
   return {
     ok: true,
     value: {
@@ -178,6 +199,7 @@ export const parsePolicy = (name: string, labels: Labels): Parsed<TargetPolicy> 
       prestop: prestop.value,
       build: build.value,
       budget: budget.value,
+      surge: surge.value,
     },
   };
 };

@@ -17,10 +17,12 @@ export interface RolloutEnv extends ReplicaEnv {
 export interface RolloutPlan {
   readonly spec: Spec;
   readonly replicas: number;
-  /** Containers already as wanted: kept. The others are replaced, one at a time, oldest first. */
+  /** Containers already as wanted: kept. The others are replaced, oldest first. */
   readonly isCurrent: (c: InspectedContainer) => boolean;
   /** Whether kept containers must prove healthy first (a crashed attempt may have left a sick one). */
   readonly gateCurrent: boolean;
+  /** How many new replicas start together before as many old ones are retired (at least 1). */
+  readonly surge: number;
   /** How to put back what this rollout changed if a new replica fails, given the ids it added. */
   readonly restore?: (added: readonly string[]) => RolloutPlan;
   /** Said in progress messages. */
@@ -63,13 +65,23 @@ const retireOrder = (cs: readonly InspectedContainer[]) =>
     (a, b) => Number(b.State.Health?.Status === "unhealthy") - Number(a.State.Health?.Status === "unhealthy"),
   );
 
+/** Settles every promise, then throws the first rejection: no step is left running unobserved. */
+const allOrFirstError = async <T>(steps: readonly Promise<T>[]): Promise<T[]> => {
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+};
+
 /**
- * Start-first, one replica at a time: start the new container beside the old ones (same networks
- * and aliases), wait until it is healthy, then retire one old container (pre-stop hook, its own
- * stop signal and grace, remove). A new container that does not become healthy is removed and
- * the old ones keep serving; replicas this rollout already replaced are put back with `restore`.
- * No old container is stopped before its replacement is healthy, so a target with one healthy
- * replica always has one.
+ * Start-first, in batches of `plan.surge` replicas: start the new containers beside the old ones
+ * (same networks and aliases), wait until all of them are healthy, then retire as many old
+ * containers (pre-stop hook, their own stop signal and grace, remove). If any new container of a
+ * batch does not become healthy, the whole batch is removed and the old ones keep serving;
+ * replicas earlier batches already replaced are put back with `restore`. No old container is
+ * stopped before its replacement is healthy, so a target with one healthy replica always has one.
+ * A surge of all replicas takes about the time of one replacement; a surge of 1 is the classic
+ * one-at-a-time roll, never above replicas + 1 containers.
  */
 export const rollout = async (env: RolloutEnv, plan: RolloutPlan): Promise<RolloutResult> => {
   const members = await inspectMembers(env.docker, env.policy.name);
@@ -95,18 +107,29 @@ export const rollout = async (env: RolloutEnv, plan: RolloutPlan): Promise<Rollo
   const added: string[] = [];
   let removed = 0;
   while (current.length < plan.replicas) {
-    const victim = stale[0];
-    const n = current.length + 1;
+    const first = current.length + 1;
+    const size = Math.min(Math.max(1, plan.surge), plan.replicas - current.length);
+    const victims = stale.slice(0, size);
+    const which =
+      size === 1
+        ? `replica ${first}/${plan.replicas}`
+        : `replicas ${first}-${first + size - 1}/${plan.replicas}`;
+    const olds = victims.map((v) => shortId(v)).join(", ");
+    const replacing = victims.length > 0 ? ` to replace ${olds}` : "";
     await env.ctx.progress(
       "deploying",
-      `${plan.what}: replica ${n}/${plan.replicas}: starting a new container${victim ? ` to replace ${shortId(victim)}` : ""}`,
+      `${plan.what}: ${which}: starting ${size === 1 ? "a new container" : `${size} new containers`}${replacing}`,
     );
-    const id = await startReplica(env, plan.spec, victim);
-    const h = await healthOf(env, id);
-    if (!h.healthy) {
+    const ids = await allOrFirstError(
+      Array.from({ length: size }, (_, i) => startReplica(env, plan.spec, victims[i])),
+    );
+    const health = await allOrFirstError(ids.map((id) => healthOf(env, id)));
+    const sick = health.findIndex((h) => !h.healthy);
+    const h = health[sick];
+    if (h && !h.healthy) {
       await assertUndisturbed(env, serving);
-      await discard(env, id);
-      const detail = `${plan.what}: replica ${n}/${plan.replicas}: the new container ${h.detail}`;
+      for (const id of ids) await discard(env, id);
+      const detail = `${plan.what}: replica ${first + sick}/${plan.replicas}: the new container ${h.detail}`;
       env.log.warn({ target: env.policy.name, detail }, "rollout stopped: new replica unhealthy");
       if (added.length === 0 || !plan.restore) return { ok: false, detail, healthLog: h.log };
       const back = await rollout(env, plan.restore(added));
@@ -124,16 +147,22 @@ export const rollout = async (env: RolloutEnv, plan: RolloutPlan): Promise<Rollo
             restored: false,
           };
     }
-    added.push(id);
-    if (victim) {
-      await retire(env, victim);
+    added.push(...ids);
+    if (victims.length > 0) {
+      await env.ctx.progress("deploying", `${plan.what}: ${which}: healthy; retiring ${olds}`);
+    }
+    // Every new replica of the batch is healthy, so the old ones can go together.
+    await allOrFirstError(victims.map((v) => retire(env, v)));
+    for (const v of victims) {
       stale.shift();
-      serving.delete(victim.Id);
+      serving.delete(v.Id);
       removed++;
     }
-    const fresh = (await env.docker.getContainer(id).inspect()) as unknown as InspectedContainer;
-    current.push(fresh);
-    serving.set(id, fresh.State.StartedAt);
+    for (const id of ids) {
+      const fresh = (await env.docker.getContainer(id).inspect()) as unknown as InspectedContainer;
+      current.push(fresh);
+      serving.set(id, fresh.State.StartedAt);
+    }
   }
   for (const c of stale) {
     await retire(env, c);

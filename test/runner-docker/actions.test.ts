@@ -56,6 +56,38 @@ const target = async (
 
 const get = (alias: string, path = "/") => fetchVia(fx, `${fx.repo}:v1`, alias, path);
 
+/**
+ * The order in which the engine started (+) and stopped (-) the target's containers while `run`
+ * ran: "+new" for a container that is still there at the end, "-old" for one that is gone.
+ */
+const lifecycleDuring = async (name: string, run: () => Promise<{ state: string; detail: string }>) => {
+  const events = await fx.docker.getEvents({
+    filters: { type: ["container"], event: ["start", "die"], label: [`hypercode.target=${name}`] },
+  });
+  const seen: Array<{ action: string; id: string }> = [];
+  let buffered = "";
+  events.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines.filter(Boolean)) {
+      const e = JSON.parse(line) as { Action: string; id: string };
+      seen.push({ action: e.Action, id: e.id });
+    }
+  });
+  try {
+    const outcome = await run();
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    const remaining = new Set((await containersOf(fx, name)).map((c) => c.Id));
+    const gone = () => seen.filter((e) => e.action === "die").length;
+    // The last stop has happened when run() returns; its event may still be on the way.
+    for (let i = 0; i < 50 && gone() < remaining.size; i++) await new Promise((r) => setTimeout(r, 100));
+    return seen.map((e) => `${e.action === "start" ? "+" : "-"}${remaining.has(e.id) ? "new" : "old"}`);
+  } finally {
+    (events as unknown as { destroy: () => void }).destroy();
+  }
+};
+
 describe("actions, each through deployer.deploy() against the real engine", {
   timeout: ROLLOUT_TIMEOUT_MS,
 }, () => {
@@ -218,6 +250,35 @@ describe("actions, each through deployer.deploy() against the real engine", {
   });
 });
 
+describe("how many replicas a rollout replaces at once", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
+  it("by default all: both new replicas start, then both old ones stop", async () => {
+    const { name } = await target("surge-all");
+    const req = requestFor(name, { action: "redeploy", image: `${fx.repo}:v2` });
+
+    const order = await lifecycleDuring(name, () => side(name).deployer.deploy(deployContext(req)));
+
+    expect(order).toEqual(["+new", "+new", "-old", "-old"]);
+  });
+
+  it("with hypercode.rollout.surge=1: one at a time, never more than one extra container", async () => {
+    const { name } = await target("surge-one", 2, { "hypercode.rollout.surge": "1" });
+    const req = requestFor(name, { action: "redeploy", image: `${fx.repo}:v2` });
+
+    const order = await lifecycleDuring(name, () => side(name).deployer.deploy(deployContext(req)));
+
+    expect(order).toEqual(["+new", "-old", "+new", "-old"]);
+  });
+
+  it("restart always rolls one replica at a time, whatever the surge", async () => {
+    const { name } = await target("surge-restart");
+    const req = requestFor(name, { action: "restart" });
+
+    const order = await lifecycleDuring(name, () => side(name).deployer.deploy(deployContext(req)));
+
+    expect(order).toEqual(["+new", "-old", "+new", "-old"]);
+  });
+});
+
 describe("a new replica that never becomes healthy", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
   it("is removed; the old containers keep serving; the outcome is failed with the health log", async () => {
     await fx.service("v2-sick", { text: "sick", unhealthy: true });
@@ -252,7 +313,8 @@ describe("a new replica that never becomes healthy", { timeout: ROLLOUT_TIMEOUT_
       image: `${fx.repo}:v1`,
       replicas: 2,
       alias,
-      labels: { "hypercode.actions": "redeploy" },
+      // One at a time, so that replica 1 is in place when replica 2 starts.
+      labels: { "hypercode.actions": "redeploy", "hypercode.rollout.surge": "1" },
       hostConfig: { Binds: [`${volume}:/shared`] },
     });
     const ctx = deployContext(requestFor(name, { action: "redeploy", image: `${fx.repo}:v2-flaky` }));

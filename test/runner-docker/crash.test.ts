@@ -27,7 +27,7 @@ afterAll(async () => {
 /** A fresh Docker side each time: the retry runs in another runner process, with no memory of the first. */
 const side = () => createDockerSide({ log: silentLog, healthTimeoutMs: 20_000, settleMs: 500 });
 
-const newTarget = async (suffix: string) => {
+const newTarget = async (suffix: string, surge = "all") => {
   const name = `hct${fx.id}-${suffix}`;
   const alias = `${name}-svc`;
   await fx.target({
@@ -41,6 +41,7 @@ const newTarget = async (suffix: string) => {
       "hypercode.env.allow": "COLOR",
       "hypercode.build.context": v1.context,
       "hypercode.build.args": "GREETING",
+      "hypercode.rollout.surge": surge,
     },
   });
   return { name, alias };
@@ -58,43 +59,69 @@ const expectConverged = async (name: string, requestId: string, replicas = 2) =>
 };
 
 /*
- * Lock checks of a two-replica update_config, in order: 1-2 revision tags; replica 1: 3 create,
- * 4 start, 5 retire, 6 stop, 7 remove; replica 2: 8 create, 9 start, 10 retire, 11 stop, 12 remove.
- * Throwing from the n-th check stops the deploy there, as a SIGKILL would: nothing after it runs.
+ * Lock checks of a two-replica update_config one replica at a time (surge 1), in order: 1-2
+ * revision tags; replica 1: 3 create, 4 start, 5 retire, 6 stop, 7 remove; replica 2: 8 create,
+ * 9 start, 10 retire, 11 stop, 12 remove. With both replicas at once (the default surge), each
+ * step is taken for both replicas together: 3-4 create, 5-6 start, 7-8 retire, 9-10 stop, 11-12
+ * remove. Throwing from the n-th check (and every later one) stops the deploy there, as a
+ * SIGKILL would: nothing after it runs.
  */
-const crashes: Array<[string, number, (states: string[]) => void]> = [
+const crashes: Array<[string, string, number, (states: string[]) => void]> = [
   [
-    "new container created, never started",
+    "the new container created, never started",
+    "1",
     4,
     (s) => expect(s.sort()).toEqual(["created", "running", "running"]),
   ],
   [
-    "new container started, old one not stopped",
+    "the new container started, old one not stopped",
+    "1",
     5,
     (s) => expect(s).toEqual(["running", "running", "running"]),
   ],
   [
-    "old container stopped, not removed",
+    "the old container stopped, not removed",
+    "1",
     7,
     (s) => expect(s.sort()).toEqual(["exited", "running", "running"]),
   ],
   [
-    "second replica created, never started",
+    "the second replica created, never started",
+    "1",
     9,
     (s) => expect(s.sort()).toEqual(["created", "running", "running"]),
   ],
   [
-    "last old container stopped, not removed",
+    "the last old container stopped, not removed",
+    "1",
     12,
     (s) => expect(s.sort()).toEqual(["exited", "running", "running"]),
+  ],
+  [
+    "both new containers created, never started",
+    "all",
+    5,
+    (s) => expect(s.sort()).toEqual(["created", "created", "running", "running"]),
+  ],
+  [
+    "both new containers healthy, no old one stopped",
+    "all",
+    7,
+    (s) => expect(s).toEqual(["running", "running", "running", "running"]),
+  ],
+  [
+    "both old containers stopped, not removed",
+    "all",
+    11,
+    (s) => expect(s.sort()).toEqual(["exited", "exited", "running", "running"]),
   ],
 ];
 
 describe("a retry after a crash mid-rollout converges instead of piling up containers", {
   timeout: ROLLOUT_TIMEOUT_MS,
 }, () => {
-  it.each(crashes)("crash with the %s", async (_, crashAt, leftBehind) => {
-    const { name, alias } = await newTarget(`crash${crashAt}`);
+  it.each(crashes)("crash with %s (surge %s)", async (_, surge, crashAt, leftBehind) => {
+    const { name, alias } = await newTarget(`crash${surge}-${crashAt}`, surge);
     const request = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
 
     const crashed = await side()
@@ -112,7 +139,7 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
   });
 
   it("another request after a rollout cut short keeps the target's size (the extra replica is not counted)", async () => {
-    const { name } = await newTarget("othersize");
+    const { name } = await newTarget("othersize", "1");
     const first = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
     // Killed with its new replica started beside the two old ones (3 running).
     await side()

@@ -67,6 +67,7 @@ describe("policy labels", () => {
         prestop: undefined,
         build: undefined,
         budget: undefined,
+        surge: undefined,
       },
     });
   });
@@ -84,6 +85,7 @@ describe("policy labels", () => {
       "hypercode.build.context": "/srv/web",
       "hypercode.build.dockerfile": "docker/Dockerfile",
       "hypercode.budget": "5/hour",
+      "hypercode.rollout.surge": "2",
       "com.docker.compose.project": "shop",
       "com.docker.compose.service": "web",
       "com.docker.compose.project.working_dir": "/srv/shop",
@@ -108,8 +110,14 @@ describe("policy labels", () => {
         prestop: { cmd: ["/bin/drain", "--wait"], timeoutMs: 5000 },
         build: { context: "/srv/web", dockerfile: "docker/Dockerfile" },
         budget: { limit: 5, windowMs: 3_600_000 },
+        surge: 2,
       },
     });
+  });
+
+  it("a rollout surge of 'all' is the default, all replicas at once", () => {
+    const p = parsePolicy("web", { "hypercode.rollout.surge": "all" });
+    expect(p.ok && p.value.surge).toBeUndefined();
   });
 
   it("a plain pre-stop command runs through /bin/sh -c", () => {
@@ -130,6 +138,8 @@ describe("policy labels", () => {
     ["hypercode.prestop.timeout", "forever", /duration/],
     ["hypercode.build.context", "relative/dir", /absolute path/],
     ["hypercode.budget", "lots", /rate such as 5\/hour/],
+    ["hypercode.rollout.surge", "0", /'all' nor a whole number from 1 to 32/],
+    ["hypercode.rollout.surge", "half", /'all' nor a whole number/],
   ])("a malformed %s (%s) disables the target, naming the label", (label, value, why) => {
     const p = parsePolicy("web", { [label]: value });
     expect(p.ok).toBe(false);
