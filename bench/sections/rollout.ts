@@ -13,7 +13,6 @@ import {
   waitUntilHealthy,
   writeServiceContext,
 } from "../../test/runner-docker/support.js";
-import { sleep } from "../processes.js";
 import type { Section, Settings } from "../section.js";
 import { fmt, fmtSummary, summarise } from "../stats.js";
 
@@ -26,21 +25,14 @@ interface Window {
 
 const startLoad = async (fx: Fixture, alias: string) => {
   const client = await startLoadClient(fx, alias);
-  const { marks } = client;
   /** Runs `during` under the load and counts what the client saw meanwhile. */
   const measure = async (during: () => Promise<void>): Promise<Window> => {
-    const before = (await marks()).length;
-    const t0 = Date.now();
-    await during();
-    const ms = Date.now() - t0;
-    // Requests in flight when `during` ended (wget's timeout is 2 s) still count.
-    await sleep(2500);
-    const seen = (await marks()).slice(before);
+    const { ms, marks } = await client.measure(during);
     return {
       ms,
-      requests: seen.length,
-      failed: [...seen].filter((m) => m === "x").length,
-      firstAddressFailed: [...seen].filter((m) => m !== ".").length,
+      requests: marks.length,
+      failed: [...marks].filter((m) => m === "x").length,
+      firstAddressFailed: [...marks].filter((m) => m !== ".").length,
     };
   };
   return { stop: client.stop, measure };
@@ -130,7 +122,7 @@ export const rolloutSection = async (s: Settings): Promise<Section> => {
     return {
       title: "3. Rollout",
       body: [
-        `A 2-replica busybox httpd service (FROM scratch, no RUN step, HEALTHCHECK every 500 ms, graceful stop of 300 ms) on a private network; a client container on that network keeps 4 request loops going through the alias (Docker DNS, then each address in turn, as common HTTP clients do). ${runs} alternating run(s) of each, through the real Docker side (\`createDockerSide\`, the runner's deployer): \`rebuild\` builds a new image and rolls it out start-first; stop-then-start stops both replicas, starts them again and waits until both are healthy (Watchtower's method plus the health wait). A window counts the requests started during it and those in flight for 2.5 s after.`,
+        `A 2-replica busybox httpd service (FROM scratch, no RUN step, HEALTHCHECK every 500 ms, graceful stop of 300 ms) on a private network; a client container on that network keeps 4 request loops going through the alias (Docker DNS, then each address in turn, as common HTTP clients do). ${runs} alternating run(s) of each, through the real Docker side (\`createDockerSide\`, the runner's deployer): \`rebuild\` builds a new image and rolls it out start-first; stop-then-start stops both replicas, starts them again and waits until both are healthy (Watchtower's method plus the health wait). A window counts the requests that started during it (each request reads the window it starts in), waiting for the ones still in flight when it ends: a request stuck on a dead address counts where it started, not in the next window.`,
         "",
         "| method | wall time median (min–max) | requests | failed (no address answered) | first address failed |",
         "|---|---|---|---|---|",

@@ -122,6 +122,6 @@ export const waitHealthy = async (docker: Dockerode, id: string, opts: HealthOpt
       const log = hasHealthcheck(fresh) ? healthLog(fresh) : probeErrors.slice(-5).join("\n") || lastProblem;
       return { healthy: false, detail: `not healthy after ${opts.timeoutMs} ms (${lastProblem})`, log };
     }
-    await sleep(Math.min(opts.pollMs ?? 200, Math.max(0, deadline - opts.clock())), opts.signal);
+    await sleep(Math.min(opts.pollMs ?? 100, Math.max(0, deadline - opts.clock())), opts.signal);
   }
 };

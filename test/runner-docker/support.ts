@@ -365,27 +365,43 @@ export const execIn = async (fx: Fixture, container: string, cmd: string[]): Pro
  * A load client on the fixture's network: four loops side by side, each request resolving the
  * alias in Docker's DNS (per request, as a real client does per connection) and GETting the
  * addresses in order until one answers, as curl, Go, Python and Node clients do. It prints one
- * line per request (Docker's log copier holds back a line until it ends): `.` the first address
+ * line per request (Docker's log copier holds back a line until it ends): the loop, the window
+ * the request started in (read from /window, see `measure`), and a mark: `.` the first address
  * answered, `r` a later one did, `x` none did (a failed request).
  */
 const LOAD_CLIENT = `
 B=/bin/busybox
 one() {
-  mark=x; n=0
+  read w < /window; mark=x; n=0
   for ip in $($B nslookup "$ALIAS" 127.0.0.11 2>/dev/null | $B awk '/^Address: /{print $2}'); do
     if $B timeout 2 $B wget -q -O /dev/null "http://$ip:8080/" 2>/dev/null; then
       [ $n = 0 ] && mark=. || mark=r; break
     fi
     n=1
   done
-  echo $mark
+  echo "$1 $w $mark"
 }
-loop() { while [ ! -e /stop ]; do one; $B usleep 10000; done; }
-loop & loop & loop & loop & wait`;
+loop() { while [ ! -e /stop ]; do one $1; $B usleep 10000; done; }
+echo 0 > /window
+loop 1 & loop 2 & loop 3 & loop 4 & wait`;
+
+const LOOPS = 4;
+
+interface Mark {
+  readonly loop: string;
+  readonly window: number;
+  readonly mark: string;
+}
 
 export interface LoadClient {
   /** Every mark so far, in order. */
   marks(): Promise<string>;
+  /**
+   * Runs `during` in a window of its own and returns its wall time and the marks of the requests
+   * that started in it, once each loop has finished them: a request still waiting on a dead
+   * address when `during` ends is counted in its window, not in the next one.
+   */
+  measure(during: () => Promise<unknown>): Promise<{ ms: number; marks: string }>;
   /** Ends the loops and waits for the container to exit (the fixture's cleanup removes it). */
   stop(): Promise<void>;
 }
@@ -405,18 +421,44 @@ export const startLoadClient = async (
     HostConfig: { NetworkMode: fx.network },
   });
   await c.start();
-  const marks = async () => demux((await c.logs({ stdout: true })) as unknown as Buffer).replace(/\s/g, "");
+  const lines = async (): Promise<Mark[]> =>
+    demux((await c.logs({ stdout: true })) as unknown as Buffer)
+      .split("\n")
+      .map((l) => l.trim().split(" "))
+      .filter((f) => f.length === 3)
+      .map(([loop, window, mark]) => ({
+        loop: loop as string,
+        window: Number(window),
+        mark: mark as string,
+      }));
+  const marks = async () => (await lines()).map((m) => m.mark).join("");
   for (let i = 0; (await marks()).length < 20; i++) {
     if (i > 150) throw new Error(`the load client did not get going: '${await marks()}'`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  let window = 0;
+  const open = (n: number) =>
+    execIn(fx, c.id, ["/bin/busybox", "sh", "-c", `echo ${n} > /window.new && mv /window.new /window`]);
   return {
     marks,
+    measure: async (during) => {
+      const mine = ++window;
+      await open(mine);
+      const started = Date.now();
+      await during();
+      const ms = Date.now() - started;
+      await open(++window);
+      // Done when every loop has printed a request of a later window (wget gives up after 2 s).
+      for (let i = 0; i < 200; i++) {
+        const later = new Set((await lines()).filter((m) => m.window > mine).map((m) => m.loop));
+        if (later.size === LOOPS) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const seen = (await lines()).filter((m) => m.window === mine);
+      return { ms, marks: seen.map((m) => m.mark).join("") };
+    },
     stop: async () => {
-      const exec = await c.exec({ Cmd: ["/bin/busybox", "touch", "/stop"] });
-      await exec
-        .start({ hijack: true, stdin: false })
-        .then((st) => new Promise((r) => st.on("end", r).resume()));
+      await execIn(fx, c.id, ["/bin/busybox", "touch", "/stop"]);
       await c.wait();
     },
   };

@@ -5,6 +5,7 @@ import {
   createFixture,
   deployContext,
   type Fixture,
+  type LoadClient,
   requestFor,
   silentLog,
   startLoadClient,
@@ -37,15 +38,8 @@ const tally = (marks: string): Tally => ({
 });
 
 /** Runs `during` while the client keeps sending, and counts what the client saw meanwhile. */
-const measure = async (client: { marks: () => Promise<string> }, during: () => Promise<unknown>) => {
-  const before = (await client.marks()).length;
-  const started = Date.now();
-  await during();
-  const ms = Date.now() - started;
-  // Requests in flight when `during` ended are part of its window: a refused connection can take a
-  // retry on the other address and a busy moment to be counted.
-  await new Promise((r) => setTimeout(r, 1000));
-  const marks = (await client.marks()).slice(before);
+const measure = async (client: LoadClient, during: () => Promise<unknown>) => {
+  const { ms, marks } = await client.measure(during);
   return { ...tally(marks), ms, marks };
 };
 
