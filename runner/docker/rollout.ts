@@ -74,6 +74,31 @@ const allOrFirstError = async <T>(steps: readonly Promise<T>[]): Promise<T[]> =>
 };
 
 /**
+ * Starts a batch of new replicas side by side. All or nothing: when one cannot be started, the
+ * others that did start are removed again before the error goes on (best effort: with the lock
+ * lost they stay, and the retry's reconciliation deals with them, as after a crash).
+ */
+const startBatch = async (
+  env: RolloutEnv,
+  spec: RolloutPlan["spec"],
+  victims: readonly InspectedContainer[],
+  size: number,
+): Promise<string[]> => {
+  const starts = await Promise.allSettled(
+    Array.from({ length: size }, (_, i) => startReplica(env, spec, victims[i])),
+  );
+  const ids = starts.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = starts.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (!failed) return ids;
+  for (const id of ids) {
+    await discard(env, id).catch((err) =>
+      env.log.warn({ id: shortId(id), err: String(err) }, "could not remove a replica of a failed batch"),
+    );
+  }
+  throw failed.reason;
+};
+
+/**
  * Start-first, in batches of `plan.surge` replicas: start the new containers beside the old ones
  * (same networks and aliases), wait until all of them are healthy, then retire as many old
  * containers (pre-stop hook, their own stop signal and grace, remove). If any new container of a
@@ -120,9 +145,7 @@ export const rollout = async (env: RolloutEnv, plan: RolloutPlan): Promise<Rollo
       "deploying",
       `${plan.what}: ${which}: starting ${size === 1 ? "a new container" : `${size} new containers`}${replacing}`,
     );
-    const ids = await allOrFirstError(
-      Array.from({ length: size }, (_, i) => startReplica(env, plan.spec, victims[i])),
-    );
+    const ids = await startBatch(env, plan.spec, victims, size);
     const health = await allOrFirstError(ids.map((id) => healthOf(env, id)));
     const sick = health.findIndex((h) => !h.healthy);
     const h = health[sick];

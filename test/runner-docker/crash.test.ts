@@ -138,6 +138,29 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
     expect(await fetchVia(fx, `${fx.repo}:v1`, alias, "/cgi-bin/env")).toBe("COLOR=green");
   });
 
+  it("a batch whose second replica cannot start removes the first one again; the retry converges", async () => {
+    const { name } = await newTarget("batchfail");
+    const request = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
+    // Checks 3-4 come before both creates, 5-6 before both starts: the 6th fails once, as a
+    // Redis blip would, so one new replica is running and the other never starts.
+    const ctx = deployContext(request);
+    let checks = 0;
+    ctx.assertLockHeld = async () => {
+      if (++checks === 6) throw new Error("lock check failed once");
+    };
+
+    await expect(side().deployer.deploy(ctx)).rejects.toThrow(/lock check failed once/);
+    const left = await containersOf(fx, name);
+    expect(left.map((c) => c.State.Status).sort()).toEqual(["created", "running", "running"]);
+    expect(
+      left.filter((c) => c.State.Running).every((c) => c.Config.Labels[STATE.request] === undefined),
+    ).toBe(true);
+
+    const outcome = await side().deployer.deploy(deployContext(request));
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    await expectConverged(name, request.request_id);
+  });
+
   it("another request after a rollout cut short keeps the target's size (the extra replica is not counted)", async () => {
     const { name } = await newTarget("othersize", "1");
     const first = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
