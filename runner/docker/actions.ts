@@ -2,9 +2,10 @@ import type { ImprovementRequest } from "../../shared/protocol/index.js";
 import { formatRef } from "./image-ref.js";
 import { STATE, STATE_LABELS } from "./labels.js";
 import { move, type PlanEnv, rebuildMove } from "./moves.js";
-import { type RevisionRecord, readHistory, revisionFor } from "./revisions.js";
+import type { RevisionRecord } from "./revisions.js";
 import type { RolloutPlan } from "./rollout.js";
 import { deriveSpec, explicitEnv, type Spec } from "./spec.js";
+import { droppedLabel, repositoryTags } from "./sweep.js";
 import { inspectImage, isServing, sortByCreated, type TargetView } from "./target.js";
 import type { InspectedContainer } from "./types.js";
 
@@ -16,10 +17,6 @@ export type Planned =
       readonly revision: string;
       /** The reference the new containers are created from. */
       readonly image: string;
-      /** A revision this request created: its tag goes if the rollout fails. */
-      readonly newRevision: boolean;
-      /** Revisions that fell off the history: their tags go once the rollout succeeded. */
-      readonly dropped: readonly string[];
       /** Revision tags to write before the rollout: the new containers are created from them. */
       readonly tags: ReadonlyArray<{ readonly rev: string; readonly imageId: string }>;
     }
@@ -72,17 +69,6 @@ const servingCount = (view: TargetView): number => {
   return Math.max(1, serving.length);
 };
 
-/**
- * The revisions the first attempt pushed out of the history: what the old replicas still know
- * (their revision and history) and the new replicas' history no longer has. The first attempt
- * would have untagged them at its end; the retry does it instead, or their tags would be orphaned.
- */
-const droppedOnResume = (view: TargetView, labels: Record<string, string>): string[] => {
-  if (!view.current) return [];
-  const kept = new Set([labels[STATE.revision], ...readHistory(labels).map((r) => r.rev)]);
-  return [view.current, ...view.history].map((r) => r.rev).filter((rev) => !kept.has(rev));
-};
-
 /** A retry after a crash: aim at exactly what the first attempt's containers say it aimed at. */
 const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRequest): Promise<Planned> => {
   const from = view.resumeFrom as InspectedContainer;
@@ -107,8 +93,6 @@ const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRe
     plan: replacePlan(view, spec, replicas, request, restore, `${request.payload.action} (resumed)`),
     revision: labels[STATE.revision] ?? "",
     image: spec.options.Image,
-    newRevision: labels[STATE.revision] === revisionFor(request),
-    dropped: droppedOnResume(view, labels),
     tags: [
       ...(base && view.current ? [{ rev: view.current.rev, imageId: base.Image }] : []),
       // The first attempt tagged it already; written again (or refused if it moved) all the same.
@@ -189,8 +173,6 @@ export const planDeploy = async (
       },
       revision: current.rev,
       image: restore.options.Image,
-      newRevision: false,
-      dropped: [],
       tags: [baseTag],
     };
   }
@@ -202,12 +184,20 @@ export const planDeploy = async (
   const replicas = servingCount(view);
   const history = m.history?.history ?? view.history;
   const image = refName(view, m.rev, m.imageId);
+  const tags = view.repository ? await repositoryTags(env.docker, view.repository) : new Set<string>();
+  const dropped = droppedLabel(
+    view.members.map((c) => c.Config.Labels),
+    request,
+    [m.rev, ...history.map((r) => r.rev)],
+    tags,
+  );
   const state: Record<string, string> = {
     [STATE.revision]: m.rev,
     [STATE.request]: request.request_id,
     [STATE.replicas]: String(replicas),
     [STATE.history]: JSON.stringify(history),
     ...(m.source ? { [STATE.source]: m.source } : {}),
+    ...(dropped ? { [STATE.dropped]: dropped } : {}),
   };
   const spec = deriveSpec(
     base,
@@ -220,8 +210,6 @@ export const planDeploy = async (
     plan: replacePlan(view, spec, replicas, request, restore, p.action),
     revision: m.rev,
     image,
-    newRevision: m.rev === revisionFor(request),
-    dropped: (m.history?.dropped ?? []).map((r) => r.rev),
     tags: [baseTag, { rev: m.rev, imageId: m.imageId }],
   };
 };

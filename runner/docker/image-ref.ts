@@ -59,12 +59,15 @@ export const parseRepository = (text: string): string | undefined => {
 };
 
 /**
- * How to write `repository:tag` back for Docker: the short form for Docker Hub, so that tags the
- * runner writes look like the ones users wrote (`app:r2024…`, not `docker.io/library/app:r2024…`).
+ * A repository as users write it: the short form for Docker Hub, so that tags the runner writes
+ * look like the ones users wrote (`app:r2024…`, not `docker.io/library/app:r2024…`).
  */
-export const formatRef = (repository: string, tag: string): string => {
+export const familiarName = (repository: string): string => {
   let name = repository;
   if (name.startsWith(`${DEFAULT_DOMAIN}/`)) name = name.slice(DEFAULT_DOMAIN.length + 1);
   if (name.startsWith("library/") && name.split("/").length === 2) name = name.slice("library/".length);
-  return `${name}:${tag}`;
+  return name;
 };
+
+/** How to write `repository:tag` back for Docker (see familiarName). */
+export const formatRef = (repository: string, tag: string): string => `${familiarName(repository)}:${tag}`;

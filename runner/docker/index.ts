@@ -7,8 +7,9 @@ import { planDeploy } from "./actions.js";
 import { describeTarget, discover, onceLogger } from "./discover.js";
 import { classify } from "./docker-errors.js";
 import { assertNotFenced } from "./fence.js";
-import { dropTags, ensureTag, revisionFor } from "./revisions.js";
+import { ensureTag, revisionFor } from "./revisions.js";
 import { rollout } from "./rollout.js";
+import { sweepTags } from "./sweep.js";
 import { loadTarget, type TargetView } from "./target.js";
 import { checkRequest, policyFor } from "./validate.js";
 
@@ -53,6 +54,27 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
     const view = await loadTarget(docker, policy, request.request_id);
     await checkRequest(docker, view, request);
     return view;
+  };
+
+  /**
+   * Whatever the rollout's result: the target's revision tags nothing needs any more go (see
+   * sweep.ts). Best effort, and never a reason to change the outcome: what it misses stays listed
+   * in the new containers' `hypercode.dropped`, for the next deploy's sweep.
+   */
+  const sweep = async (view: TargetView, ctx: DeployContext, log: Logger): Promise<void> => {
+    if (view.repository === undefined) return;
+    try {
+      await ctx.assertLockHeld();
+      const removed = await sweepTags(docker, {
+        target: view.policy.name,
+        repository: view.repository,
+        before: view.members.map((c) => c.Config.Labels),
+        request: ctx.request,
+      });
+      if (removed.length > 0) log.info({ removed }, "untagged revisions nothing needs any more");
+    } catch (err) {
+      log.warn({ err: String(err) }, "could not sweep the target's revision tags");
+    }
   };
 
   const deploy = async (ctx: DeployContext): Promise<DeployOutcome> => {
@@ -107,16 +129,8 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
       },
       planned.plan,
     );
-    const repository = view.repository;
-    const tidy = async (revs: readonly string[]) => {
-      if (repository && revs.length > 0) {
-        await dropTags(docker, repository, revs).catch((err) =>
-          log.warn({ err: String(err) }, "could not drop revision tags"),
-        );
-      }
-    };
+    await sweep(view, ctx, log);
     if (!result.ok) {
-      if (planned.newRevision) await tidy([planned.revision]);
       return {
         state: result.restored ? "rolled_back" : "failed",
         detail: result.detail,
@@ -124,7 +138,6 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
         revision: view.current?.rev,
       };
     }
-    await tidy(planned.dropped);
     const secs = ((clock() - started) / 1000).toFixed(1);
     return {
       state: "succeeded",

@@ -53,6 +53,11 @@ export const STATE = {
   history: "hypercode.history",
   /** The fencing token of the target lock the creating deploy held (see fence.ts). */
   fence: "hypercode.fence",
+  /**
+   * Revisions that left the history (or were never deployed) whose tags were still there when the
+   * creating deploy planned: the sweep at the end of a deploy removes them (see sweep.ts).
+   */
+  dropped: "hypercode.dropped",
 } as const;
 
 export const BUILT = {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../runner/docker/index.js";
 import { BUILT, STATE } from "../../runner/docker/labels.js";
 import {
   containersOf,
@@ -7,9 +6,9 @@ import {
   deployContext,
   type Fixture,
   fetchVia,
+  freshSide,
   ROLLOUT_TIMEOUT_MS,
   requestFor,
-  silentLog,
 } from "./support.js";
 
 let fx: Fixture;
@@ -23,9 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.cleanup();
 });
-
-/** A fresh Docker side each time: the retry runs in another runner process, with no memory of the first. */
-const side = () => createDockerSide({ log: silentLog, healthTimeoutMs: 20_000, settleMs: 500 });
 
 const newTarget = async (suffix: string, surge = "all") => {
   const name = `hct${fx.id}-${suffix}`;
@@ -124,13 +120,13 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
     const { name, alias } = await newTarget(`crash${surge}-${crashAt}`, surge);
     const request = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
 
-    const crashed = await side()
+    const crashed = await freshSide()
       .deployer.deploy(deployContext(request, { crashAt }))
       .catch((e: Error) => e);
     expect(String(crashed)).toMatch(/simulated crash/);
     leftBehind((await containersOf(fx, name)).map((c) => c.State.Status));
 
-    const outcome = await side().deployer.deploy(deployContext(request));
+    const outcome = await freshSide().deployer.deploy(deployContext(request));
 
     expect(outcome.state, outcome.detail).toBe("succeeded");
     const now = await expectConverged(name, request.request_id);
@@ -165,14 +161,14 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
     const { name } = await newTarget("othersize", "1");
     const first = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
     // Killed with its new replica started beside the two old ones (3 running).
-    await side()
+    await freshSide()
       .deployer.deploy(deployContext(first, { crashAt: 5 }))
       .catch(() => undefined);
     expect((await containersOf(fx, name)).filter((c) => c.State.Running)).toHaveLength(3);
 
     // A different request runs before the first one's retry (it waited for the dead runner's lock).
     const second = requestFor(name, { action: "update_config", env: { COLOR: "red" } });
-    const outcome = await side().deployer.deploy(deployContext(second));
+    const outcome = await freshSide().deployer.deploy(deployContext(second));
     expect(outcome.state, outcome.detail).toBe("succeeded");
     const now = await expectConverged(name, second.request_id);
     expect(now.every((c) => c.Config.Env.includes("COLOR=red"))).toBe(true);
@@ -182,7 +178,7 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
     const { name, alias } = await newTarget("crashbuild");
     const request = requestFor(name, { action: "rebuild", build_args: { GREETING: "salut" } });
     // 1: before the build; 2: the first revision tag, after the build.
-    await side()
+    await freshSide()
       .deployer.deploy(deployContext(request, { crashAt: 2 }))
       .catch(() => undefined);
     const built = () =>
@@ -190,7 +186,7 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
     expect(await built()).toHaveLength(1);
 
     const ctx = deployContext(request);
-    const outcome = await side().deployer.deploy(ctx);
+    const outcome = await freshSide().deployer.deploy(ctx);
 
     expect(outcome.state, outcome.detail).toBe("succeeded");
     expect(ctx.recorded.progress.map((p) => p.state)).not.toContain("building");
@@ -202,10 +198,10 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
   it("a retry of a deploy that had in fact finished changes nothing", async () => {
     const { name } = await newTarget("again");
     const request = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
-    expect((await side().deployer.deploy(deployContext(request))).state).toBe("succeeded");
+    expect((await freshSide().deployer.deploy(deployContext(request))).state).toBe("succeeded");
     const before = (await containersOf(fx, name)).map((c) => c.Id).sort();
 
-    const outcome = await side().deployer.deploy(deployContext(request));
+    const outcome = await freshSide().deployer.deploy(deployContext(request));
 
     expect(outcome.state, outcome.detail).toBe("succeeded");
     expect((await containersOf(fx, name)).map((c) => c.Id).sort()).toEqual(before);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Dockerode from "dockerode";
 import { pino } from "pino";
+import { createDockerSide } from "../../runner/docker/index.js";
 import { STATE } from "../../runner/docker/labels.js";
 import type { DeployContext, ProgressState } from "../../runner/ports.js";
 import type { ImprovementPayload, ImprovementRequest } from "../../shared/protocol/index.js";
@@ -58,6 +59,9 @@ export interface TargetOptions {
 export const ROLLOUT_TIMEOUT_MS = 180_000;
 
 export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+/** A new Docker side for each attempt: a retry after a crash runs in another runner process, with no memory of the first. */
+export const freshSide = () => createDockerSide({ log: silentLog, healthTimeoutMs: 20_000, settleMs: 500 });
 
 const follow = (docker: Dockerode, stream: NodeJS.ReadableStream) =>
   new Promise<{ error?: string; id?: string }>((resolve, reject) => {
