@@ -145,14 +145,14 @@ describe("a retry after a crash mid-rollout converges instead of piling up conta
       if (++checks === 6) throw new Error("lock check failed once");
     };
 
-    await expect(side().deployer.deploy(ctx)).rejects.toThrow(/lock check failed once/);
+    await expect(freshSide().deployer.deploy(ctx)).rejects.toThrow(/lock check failed once/);
     const left = await containersOf(fx, name);
     expect(left.map((c) => c.State.Status).sort()).toEqual(["created", "running", "running"]);
     expect(
       left.filter((c) => c.State.Running).every((c) => c.Config.Labels[STATE.request] === undefined),
     ).toBe(true);
 
-    const outcome = await side().deployer.deploy(deployContext(request));
+    const outcome = await freshSide().deployer.deploy(deployContext(request));
     expect(outcome.state, outcome.detail).toBe("succeeded");
     await expectConverged(name, request.request_id);
   });
