@@ -182,7 +182,7 @@ export const planDeploy = async (
       : await move(env, view, base, request, p);
   if ("failed" in m) return { kind: "build_failed", detail: m.failed, log: m.log };
   const replicas = servingCount(view);
-  const history = m.history?.history ?? view.history;
+  const history = m.history ?? view.history;
   const image = refName(view, m.rev, m.imageId);
   const tags = view.repository ? await repositoryTags(env.docker, view.repository) : new Set<string>();
   const dropped = droppedLabel(

@@ -28,7 +28,7 @@ export interface Move {
   readonly env: readonly string[];
   readonly source?: string;
   /** The history after the move; undefined: unchanged (a restart keeps its revision). */
-  readonly history?: { history: RevisionRecord[]; dropped: RevisionRecord[] };
+  readonly history?: RevisionRecord[];
 }
 
 /** `update_config`: set or (with null) unset the container's own env keys. */

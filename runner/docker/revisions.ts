@@ -57,6 +57,9 @@ export const revisionFor = (request: ImprovementRequest): string => {
 export const foundRevision = (imageId: string, env: readonly string[]): string =>
   `r0-${shortHash({ imageId, env }, 10)}`;
 
+/** The names revisionFor and foundRevision give: a source tag such as `v2` is never one of them. */
+export const isRunnerRevision = (rev: string): boolean => /^r(\d{14}-[a-f0-9]{6}|0-[a-f0-9]{10})$/.test(rev);
+
 export const currentRecord = (base: InspectedContainer, env: readonly string[]): RevisionRecord => ({
   rev: base.Config.Labels?.[STATE.revision] || foundRevision(base.Image, env),
   image: base.Image,
@@ -70,10 +73,8 @@ export const nextHistory = (
   current: RevisionRecord,
   history: readonly RevisionRecord[],
   leaving?: string,
-): { history: RevisionRecord[]; dropped: RevisionRecord[] } => {
-  const all = [current, ...history.filter((r) => r.rev !== current.rev && r.rev !== leaving)];
-  return { history: all.slice(0, HISTORY_LENGTH), dropped: all.slice(HISTORY_LENGTH) };
-};
+): RevisionRecord[] =>
+  [current, ...history.filter((r) => r.rev !== current.rev && r.rev !== leaving)].slice(0, HISTORY_LENGTH);
 
 /** The revision a rollback goes to: the one named, else the previous one. */
 export const rollbackTarget = (

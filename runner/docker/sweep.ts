@@ -2,9 +2,10 @@ import type Dockerode from "dockerode";
 import type { ImprovementRequest } from "../../shared/protocol/index.js";
 import { classify } from "./docker-errors.js";
 import { familiarName, parseImageRef } from "./image-ref.js";
-import { BUILT, listLabel, POLICY, STATE } from "./labels.js";
-import { type Labels, targetNameOf } from "./policy.js";
-import { dropTags, readHistory, revisionFor } from "./revisions.js";
+import { BUILT, listLabel, STATE } from "./labels.js";
+import type { Labels } from "./policy.js";
+import { dropTags, isRunnerRevision, readHistory, revisionFor } from "./revisions.js";
+import { isMemberOf } from "./target.js";
 
 /**
  * The end of every deploy: a sweep of the target's revision tags. A deploy can be cut short (a
@@ -22,9 +23,6 @@ import { dropTags, readHistory, revisionFor } from "./revisions.js";
  * gone.
  */
 
-/** Names the runner gives revisions (revisionFor, foundRevision): a source tag such as `v2` is never swept. */
-const REVISION = /^r(\d{14}-[a-f0-9]{6}|0-[a-f0-9]{10})$/;
-
 /** `hypercode.dropped` carries at most this many: a tag that cannot go (still used) must not grow it forever. */
 const DROPPED_MAX = 20;
 
@@ -38,7 +36,7 @@ const needed = (labels: Labels): string[] => [
 const ownRevisions = (labels: readonly Labels[], request: ImprovementRequest): string[] => [
   ...new Set(
     [...labels.flatMap((l) => [...needed(l), ...listLabel(l?.[STATE.dropped])]), revisionFor(request)].filter(
-      (r) => REVISION.test(r),
+      isRunnerRevision,
     ),
   ),
 ];
@@ -95,15 +93,13 @@ export const sweepTags = async (docker: Dockerode, input: SweepInput): Promise<s
     }),
     repositoryTags(docker, input.repository),
   ]);
-  const mine = containers.filter(
-    (c) => c.Labels?.[POLICY.enable] === "true" && targetNameOf(c.Labels) === input.target,
-  );
+  const mine = containers.filter((c) => isMemberOf(c.Labels, input.target));
   const keep = new Set(containers.flatMap((c) => needed(c.Labels)));
   for (const c of containers) {
     const ref = parseImageRef(c.Image);
     if (ref?.repository === input.repository && ref.tag) keep.add(ref.tag);
   }
-  const builtRevisions = built.map((i) => i.Labels?.[BUILT.revision] ?? "").filter((r) => REVISION.test(r));
+  const builtRevisions = built.map((i) => i.Labels?.[BUILT.revision] ?? "").filter(isRunnerRevision);
   const candidates = new Set([
     ...ownRevisions([...input.before, ...mine.map((c) => c.Labels)], input.request),
     ...builtRevisions,

@@ -3,7 +3,7 @@ import { PolicyRefusal } from "../errors.js";
 import { classify, tolerate } from "./docker-errors.js";
 import { parseImageRef } from "./image-ref.js";
 import { POLICY, STATE } from "./labels.js";
-import { type TargetPolicy, targetNameOf } from "./policy.js";
+import { type Labels, type TargetPolicy, targetNameOf } from "./policy.js";
 import { currentRecord, type RevisionRecord, readHistory } from "./revisions.js";
 import { explicitEnv } from "./spec.js";
 import type { InspectedContainer, InspectedImage } from "./types.js";
@@ -38,11 +38,15 @@ const byCreated = (a: InspectedContainer, b: InspectedContainer) =>
 export const sortByCreated = (cs: readonly InspectedContainer[]): InspectedContainer[] =>
   [...cs].sort(byCreated);
 
-/** Every container of a target as listed (labels, no inspect); found by its labels alone, whatever its policy says now. */
+/** Whether a container with these labels belongs to the target: by its labels alone, whatever its policy says now. */
+export const isMemberOf = (labels: Labels, target: string): boolean =>
+  labels?.[POLICY.enable] === "true" && targetNameOf(labels) === target;
+
+/** Every container of a target as listed (labels, no inspect). */
 export const listMembers = async (docker: Dockerode, target: string): Promise<Dockerode.ContainerInfo[]> => {
   try {
     const listed = await docker.listContainers({ all: true, filters: { label: [`${POLICY.enable}=true`] } });
-    return listed.filter((c) => targetNameOf(c.Labels) === target);
+    return listed.filter((c) => isMemberOf(c.Labels, target));
   } catch (err) {
     throw classify(`listing the containers of ${target}`, err);
   }
