@@ -1,4 +1,5 @@
 import type Dockerode from "dockerode";
+import { demux } from "./exec.js";
 import type { InspectedContainer } from "./types.js";
 
 export interface HealthOptions {
@@ -38,18 +39,8 @@ const ipOf = (c: InspectedContainer): string | undefined => {
 /** The last lines the container wrote: why it exited is usually there. */
 const logTail = async (docker: Dockerode, id: string): Promise<string> => {
   try {
-    const buf = (await docker
-      .getContainer(id)
-      .logs({ stdout: true, stderr: true, tail: LOG_LINES })) as unknown as Buffer;
-    // Without a TTY the stream is multiplexed: 8-byte frame headers before each chunk.
-    const lines: string[] = [];
-    let at = 0;
-    while (at + 8 <= buf.length) {
-      const size = buf.readUInt32BE(at + 4);
-      lines.push(buf.subarray(at + 8, at + 8 + size).toString("utf8"));
-      at += 8 + size;
-    }
-    return (at === 0 ? buf.toString("utf8") : lines.join("")).trim();
+    const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: LOG_LINES });
+    return demux(buf as unknown as Buffer);
   } catch {
     return "";
   }

@@ -5,6 +5,7 @@ import { TransientError } from "../errors.js";
 import type { DeployContext } from "../ports.js";
 import { classify, tolerate } from "./docker-errors.js";
 import { assertNoEscalation } from "./escalation.js";
+import { execBounded } from "./exec.js";
 import { assertFenceNow } from "./fence.js";
 import { STATE } from "./labels.js";
 import type { TargetPolicy } from "./policy.js";
@@ -93,27 +94,15 @@ const runPrestop = async (env: ReplicaEnv, c: InspectedContainer): Promise<void>
   if (!hook) return;
   const started = Date.now();
   try {
-    const exec = await env.docker
-      .getContainer(c.Id)
-      .exec({ Cmd: [...hook.cmd], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    let timer: NodeJS.Timeout | undefined;
-    const ended = await Promise.race([
-      new Promise<boolean>((resolve) => {
-        stream.on("end", () => resolve(true));
-        stream.on("close", () => resolve(true));
-        stream.on("error", () => resolve(true));
-        stream.resume();
-      }),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), hook.timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    stream.destroy();
-    const exitCode = ended ? (await exec.inspect()).ExitCode : undefined;
+    const r = await execBounded(env.docker, c.Id, hook.cmd, hook.timeoutMs);
     env.log.info(
-      { container: shortId(c), exitCode, ms: Date.now() - started, timedOut: !ended },
+      {
+        container: shortId(c),
+        exitCode: r.timedOut ? undefined : r.exitCode,
+        ms: Date.now() - started,
+        timedOut: r.timedOut,
+        output: r.output || undefined,
+      },
       "pre-stop hook done",
     );
   } catch (err) {
