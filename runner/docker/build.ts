@@ -62,20 +62,35 @@ const startBuild = async (docker: Dockerode, req: BuildRequest, version: "1" | "
   } as Dockerode.ImageBuildOptions);
 
 /**
+ * What an engine answers when it cannot build this way with BuildKit: none at all (Podman's API,
+ * Windows), or, on Engines 25-27.4 with the containerd image store, no tar context without a
+ * session (moby/moby#47717, fixed in 27.5 and 28).
+ */
+const NO_BUILDKIT = /buildkit not supported|failed to read downloaded context/i;
+
+/**
  * Builds through the Engine API (`POST /build`), sending the context directory (minus what
  * .dockerignore excludes; symlinks are sent as links, never followed). BuildKit first: the
  * classic builder commits a container for every instruction after the first cache miss, which
- * made a small rebuild 3× slower here (BENCHMARKS.md); an engine without BuildKit gets the classic
- * builder. Labels the image with the target, revision and request. A failed build is an outcome
- * with the tail of its output.
+ * made a small rebuild 3× slower here (BENCHMARKS.md); an engine that cannot build this way with
+ * BuildKit gets the classic builder. Labels the image with the target, revision and request. A
+ * failed build is an outcome with the tail of its output.
  */
 export const buildImage = async (docker: Dockerode, req: BuildRequest): Promise<BuildResult> => {
+  let first: BuildResult;
+  try {
+    first = await buildWith(docker, req, "2");
+  } catch (err) {
+    if (!NO_BUILDKIT.test(String(err))) throw err;
+    return buildWith(docker, req, "1");
+  }
+  return !first.ok && NO_BUILDKIT.test(first.detail) ? buildWith(docker, req, "1") : first;
+};
+
+const buildWith = async (docker: Dockerode, req: BuildRequest, version: "1" | "2"): Promise<BuildResult> => {
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await startBuild(docker, req, "2").catch((err: Error) => {
-      if (!/buildkit/i.test(err.message)) throw err;
-      return startBuild(docker, req, "1");
-    });
+    stream = await startBuild(docker, req, version);
   } catch (err) {
     throw classify(`starting the build of ${req.ref}`, err);
   }
