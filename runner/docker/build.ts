@@ -1,6 +1,5 @@
 import { readdir } from "node:fs/promises";
 import type Dockerode from "dockerode";
-import { traceLines } from "./buildkit-trace.js";
 import type { BuildSource } from "./compose.js";
 import { classify } from "./docker-errors.js";
 import { BUILT } from "./labels.js";
@@ -43,54 +42,32 @@ export const findBuilt = async (
   }
 };
 
-/** `POST /build` with the context directory as a tar; `version` "2" is BuildKit, "1" the classic builder. */
-const startBuild = async (docker: Dockerode, req: BuildRequest, version: "1" | "2") =>
-  docker.buildImage({ context: req.source.context, src: await readdir(req.source.context) }, {
-    t: req.ref,
-    ...(req.source.dockerfile ? { dockerfile: req.source.dockerfile } : {}),
-    buildargs: { ...req.source.args, ...req.args },
-    nocache: req.noCache,
-    rm: true,
-    forcerm: true,
-    labels: {
-      [BUILT.target]: req.target,
-      [BUILT.revision]: req.revision,
-      [BUILT.request]: req.requestId,
-    },
-    version,
-    abortSignal: req.signal,
-  } as Dockerode.ImageBuildOptions);
-
 /**
- * What an engine answers when it cannot build this way with BuildKit: none at all (Podman's API,
- * Windows), or, on Engines 25-27.4 with the containerd image store, no tar context without a
- * session (moby/moby#47717, fixed in 27.5 and 28).
- */
-const NO_BUILDKIT = /buildkit not supported|failed to read downloaded context/i;
-
-/**
- * Builds through the Engine API (`POST /build`), sending the context directory (minus what
- * .dockerignore excludes; symlinks are sent as links, never followed). BuildKit first: the
- * classic builder commits a container for every instruction after the first cache miss, which
- * made a small rebuild 3× slower here (BENCHMARKS.md); an engine that cannot build this way with
- * BuildKit gets the classic builder. Labels the image with the target, revision and request. A
- * failed build is an outcome with the tail of its output.
+ * Builds with the classic builder (`POST /build`), sending the context directory (minus what
+ * .dockerignore excludes; symlinks are sent as links, never followed). Labels the image with the
+ * target, revision and request. A failed build is an outcome with the tail of its output.
  */
 export const buildImage = async (docker: Dockerode, req: BuildRequest): Promise<BuildResult> => {
-  let first: BuildResult;
-  try {
-    first = await buildWith(docker, req, "2");
-  } catch (err) {
-    if (!NO_BUILDKIT.test(String(err))) throw err;
-    return buildWith(docker, req, "1");
-  }
-  return !first.ok && NO_BUILDKIT.test(first.detail) ? buildWith(docker, req, "1") : first;
-};
-
-const buildWith = async (docker: Dockerode, req: BuildRequest, version: "1" | "2"): Promise<BuildResult> => {
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await startBuild(docker, req, version);
+    const entries = await readdir(req.source.context);
+    stream = await docker.buildImage(
+      { context: req.source.context, src: entries },
+      {
+        t: req.ref,
+        ...(req.source.dockerfile ? { dockerfile: req.source.dockerfile } : {}),
+        buildargs: { ...req.source.args, ...req.args },
+        nocache: req.noCache,
+        rm: true,
+        forcerm: true,
+        labels: {
+          [BUILT.target]: req.target,
+          [BUILT.revision]: req.revision,
+          [BUILT.request]: req.requestId,
+        },
+        abortSignal: req.signal,
+      },
+    );
   } catch (err) {
     throw classify(`starting the build of ${req.ref}`, err);
   }
@@ -105,15 +82,13 @@ const buildWith = async (docker: Dockerode, req: BuildRequest, version: "1" | "2
     docker.modem.followProgress(
       stream,
       (err: Error | null) => resolve(err),
-      (event: { id?: string; stream?: string; error?: string; aux?: { ID?: string } | string }) => {
+      (event: { stream?: string; error?: string; aux?: { ID?: string } }) => {
         if (event.stream) keep(event.stream);
-        if (event.id === "moby.buildkit.trace" && typeof event.aux === "string")
-          keep(traceLines(event.aux).join("\n"));
         if (event.error) {
           error = event.error;
           keep(event.error);
         }
-        if (typeof event.aux === "object" && event.aux.ID) imageId = event.aux.ID;
+        if (event.aux?.ID) imageId = event.aux.ID;
       },
     );
   });
