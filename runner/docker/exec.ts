@@ -13,7 +13,7 @@ const OUTPUT_LIMIT = 4096;
 export const demux = (buf: Buffer): string => {
   const parts: Buffer[] = [];
   let at = 0;
-  while (at + 8 <= buf.length && buf[at] !== undefined && (buf[at] as number) <= 2) {
+  while (at + 8 <= buf.length && (buf[at] as number) <= 2) {
     const size = buf.readUInt32BE(at + 4);
     parts.push(buf.subarray(at + 8, at + 8 + size));
     at += 8 + size;
