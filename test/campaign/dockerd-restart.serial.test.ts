@@ -21,12 +21,19 @@ import { size, sleep } from "./support.js";
  * that must survive one would. Converged means: the request ends `succeeded` (after a retry), the
  * target runs the requested revision with its replica count, and nothing is left behind.
  *
+ * The restart must land inside the rollout however fast rollouts get: the old replicas carry a
+ * pre-stop hook that sleeps for HOOK_S seconds, so a rollout lasts at least that long after its
+ * new replicas are healthy, and the restart comes at a random moment well inside that span.
+ *
  * The daemon is a private one (see private-dockerd.ts), so the restart stops no other test's
  * containers; the file still runs in the serial project, alone, because a second engine and its
  * restart are heavy on a two-core machine.
  */
 
 const RESTARTS = size(1, 5);
+/** The pre-stop hook's sleep: longer than the random delay before the restart plus the restart's own stop. */
+const HOOK_S = 4;
+const MAX_DELAY_MS = 1500;
 
 describe("Docker daemon restarted mid-deploy", { timeout: 600_000 }, () => {
   let dockerd: PrivateDockerd;
@@ -52,7 +59,12 @@ describe("Docker daemon restarted mid-deploy", { timeout: 600_000 }, () => {
       replicas: 2,
       env: ["COLOR=start"],
       hostConfig: { RestartPolicy: { Name: "unless-stopped" } },
-      labels: { "hypercode.actions": "update_config", "hypercode.env.allow": "COLOR" },
+      labels: {
+        "hypercode.actions": "update_config",
+        "hypercode.env.allow": "COLOR",
+        // The image is FROM scratch: no /bin/sh, so the hook is an argv list.
+        "hypercode.prestop": JSON.stringify(["/bin/busybox", "sleep", String(HOOK_S)]),
+      },
     });
     redis = testClient();
     runnerRedis = testClient();
@@ -105,7 +117,7 @@ describe("Docker daemon restarted mid-deploy", { timeout: 600_000 }, () => {
         if (Date.now() > started) throw new Error(`never started: ${await stateOf(request.request_id)}`);
         await sleep(20);
       }
-      await sleep(Math.random() * 1500);
+      await sleep(Math.random() * MAX_DELAY_MS);
       await dockerd.restart();
 
       const deadline = Date.now() + 180_000;
