@@ -56,16 +56,56 @@ const probe = async (url: string): Promise<string | undefined> => {
   }
 };
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+/** Sleeps between two looks at the container; an event from Docker about it ends the sleep early. */
+interface Waker {
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Wakes the wait when Docker reports a health status or the end of the container, so a verdict
+ * is seen when Docker reaches it rather than at the next poll. The poll stays: events sent before
+ * the stream is open are not replayed, and an engine restart ends the stream. Without events
+ * (the stream cannot be opened) it is a plain poll.
+ */
+const watchContainer = async (docker: Dockerode, id: string): Promise<Waker> => {
+  let fired = false;
+  let wake: (() => void) | undefined;
+  let stream: NodeJS.ReadableStream | undefined;
+  try {
+    stream = (await docker.getEvents({
+      filters: { type: ["container"], container: [id], event: ["health_status", "die"] },
+    })) as NodeJS.ReadableStream;
+    stream.on("data", () => {
+      fired = true;
+      wake?.();
+    });
+    stream.on("error", () => {});
+  } catch {
+    stream = undefined;
+  }
+  return {
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        if (fired || signal.aborted) {
+          fired = false;
+          resolve();
+          return;
+        }
+        const t = setTimeout(done, ms);
+        function done() {
+          clearTimeout(t);
+          signal.removeEventListener("abort", done);
+          wake = undefined;
+          fired = false;
+          resolve();
+        }
+        wake = done;
+        signal.addEventListener("abort", done, { once: true });
+      }),
+    close: () => (stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.(),
+  };
+};
 
 /**
  * Waits until a just-started container is healthy, in the order the issue gives: its own
@@ -74,6 +114,20 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * turning `unhealthy` fail at once; otherwise the verdict comes at `timeoutMs`.
  */
 export const waitHealthy = async (docker: Dockerode, id: string, opts: HealthOptions): Promise<Health> => {
+  const waker = await watchContainer(docker, id);
+  try {
+    return await healthVerdict(docker, id, opts, waker);
+  } finally {
+    waker.close();
+  }
+};
+
+const healthVerdict = async (
+  docker: Dockerode,
+  id: string,
+  opts: HealthOptions,
+  waker: Waker,
+): Promise<Health> => {
   const deadline = opts.clock() + opts.timeoutMs;
   let firstStart: string | undefined;
   let lastProblem = "no health signal yet";
@@ -113,6 +167,6 @@ export const waitHealthy = async (docker: Dockerode, id: string, opts: HealthOpt
       const log = hasHealthcheck(fresh) ? healthLog(fresh) : probeErrors.slice(-5).join("\n") || lastProblem;
       return { healthy: false, detail: `not healthy after ${opts.timeoutMs} ms (${lastProblem})`, log };
     }
-    await sleep(Math.min(opts.pollMs ?? 100, Math.max(0, deadline - opts.clock())), opts.signal);
+    await waker.sleep(Math.min(opts.pollMs ?? 100, Math.max(0, deadline - opts.clock())), opts.signal);
   }
 };

@@ -22,6 +22,8 @@ export interface DockerSideOptions {
   readonly healthTimeoutMs?: number;
   /** Without HEALTHCHECK or probe label: how long it must run without restarting. Default 5 s. */
   readonly settleMs?: number;
+  /** How often a health wait looks at a new replica between Docker's events about it. Default 100 ms. */
+  readonly healthPollMs?: number;
   readonly log: Logger;
   readonly clock?: () => number;
 }
@@ -125,7 +127,7 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
         ctx,
         policy: view.policy,
         repository: view.repository,
-        health: { timeoutMs: healthTimeoutMs, settleMs, clock },
+        health: { timeoutMs: healthTimeoutMs, settleMs, clock, pollMs: opts.healthPollMs },
       },
       planned.plan,
     );

@@ -103,3 +103,27 @@ describe("retiring an old replica", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
     for (const id of ids) expect(out).toContain(id.slice(0, 12));
   });
 });
+
+describe("the health wait follows Docker's events", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
+  beforeAll(async () => {
+    await fx.service("checked", { text: "checked" });
+  });
+
+  it("a health_status event ends the wait: a poll far longer than the health timeout never comes into it", async () => {
+    const name = `hct${fx.id}-events`;
+    const ids = await fx.target({
+      name,
+      image: `${fx.repo}:checked`,
+      replicas: 1,
+      labels: { "hypercode.actions": "restart" },
+    });
+    // One look at the start (the HEALTHCHECK has not run yet), then only an event can end the
+    // sleep before the 20 s deadline.
+    const { deployer } = createDockerSide({ log: silentLog, healthTimeoutMs: 20_000, healthPollMs: 600_000 });
+    const started = Date.now();
+    const outcome = await deployer.deploy(deployContext(requestFor(name, { action: "restart" })));
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await containersOf(fx, name)).map((c) => c.Id)).not.toContain(ids[0]);
+  });
+});
