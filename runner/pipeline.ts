@@ -73,7 +73,6 @@ const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
     entry_id: d.id,
     deliveries: d.deliveries,
   });
-  log.info("Processing improvement request");
   switch (verdict.kind) {
     case "finished":
       return report.alreadyFinished(d, verdict.state, log);
@@ -93,6 +92,9 @@ const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
 
   const acquired = await deps.locks.acquire(r.target_agent);
   if (!acquired.ok) return report.busy(d, acquired.holder, log);
+  // Once the lock is held, not before: an entry waiting for its target's lock comes back here
+  // every second or so, and the README promises one line per request the runner took.
+  log.info("Processing improvement request");
   const { lock } = acquired;
   try {
     const head = await deps.status.head(r.request_id);

@@ -3,7 +3,8 @@
 // Also bundles it with its dependencies into dist/image/cli.mjs, for the Docker images.
 // Files are written under a temporary name and renamed, so a `hypercode` that is running while
 // the build runs (tests do this) never reads half a file.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -70,6 +71,10 @@ export const buildImageBundle = async () => {
     logLevel: "warning",
   });
   writeAtomically(result.outputFiles);
+  // Read at run time from __dirname/proto by dockerode's BuildKit session and trace decoder: a
+  // bundle without them crashes the runner on its first BuildKit build.
+  const dockerode = dirname(createRequire(import.meta.url).resolve("dockerode/package.json"));
+  cpSync(join(dockerode, "lib", "proto"), join(root, "dist", "image", "proto"), { recursive: true });
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

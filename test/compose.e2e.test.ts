@@ -287,7 +287,12 @@ describe("docker-compose stack", () => {
     });
     await watcher;
 
-    expect(feed.final).toBe("succeeded");
+    if (feed.final !== "succeeded") {
+      // What went wrong, in the failure message: the request's status and the runner's log.
+      const status = await fetch(status_url, { headers: auth }).then((r) => r.text());
+      const logs = await compose("logs", "--no-color", "--tail", "60", "runner").catch((e) => String(e));
+      expect.fail(`request ended ${feed.final}:\n${status}\n${logs}`);
+    }
     expect(feed.states).toEqual(
       expect.arrayContaining(["queued", "running", "building", "deploying", "succeeded"]),
     );

@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerSide } from "../../runner/docker/index.js";
 import { STATE } from "../../runner/docker/labels.js";
@@ -152,20 +153,82 @@ describe("actions, each through deployer.deploy() against the real engine", {
     expect((await fx.docker.getImage(`${fx.repo}:${previous.rev}`).inspect()).Id).toBe(v1.imageId);
   });
 
+  // How engines refuse: one without BuildKit at the request; 25-27.4 with the containerd image
+  // store in the build's stream (moby/moby#47717).
+  const refusals: Array<[string, () => Promise<NodeJS.ReadableStream>]> = [
+    [
+      "refuses BuildKit",
+      () => Promise.reject(new Error("(HTTP code 500) server error - buildkit not supported by daemon")),
+    ],
+    [
+      "cannot read a tar context with BuildKit",
+      async () => {
+        const error =
+          "failed to read downloaded context: failed to load cache key: invalid response status 403";
+        return Readable.from([`${JSON.stringify({ errorDetail: { message: error }, error })}\n`]);
+      },
+    ],
+  ];
+  it.each(refusals)(
+    "rebuild on an engine that %s: the classic builder builds it, with the same labels",
+    async (what, refuse) => {
+      const { name, alias } = await target(`classic-${what.length}`, 1, {
+        "hypercode.build.context": v1.context,
+        "hypercode.build.args": "GREETING",
+      });
+      // The real engine, except that `version=2` gets the refusal.
+      const versions: string[] = [];
+      const docker = new Proxy(fx.docker, {
+        get(t, p) {
+          const v = Reflect.get(t, p);
+          if (p !== "buildImage") return typeof v === "function" ? v.bind(t) : v;
+          return (context: unknown, opts: { version?: string }) => {
+            versions.push(opts.version ?? "");
+            return opts.version === "2" ? refuse() : t.buildImage(context as never, opts as never);
+          };
+        },
+      });
+      const { deployer } = createDockerSide({
+        docker,
+        log: silentLog,
+        allowlist: [name],
+        healthTimeoutMs: 20_000,
+      });
+      const req = requestFor(name, { action: "rebuild", build_args: { GREETING: "classic" } });
+      const outcome = await deployer.deploy(deployContext(req));
+
+      expect(outcome.state, outcome.detail).toBe("succeeded");
+      expect(versions).toEqual(["2", "1"]);
+      const built = await fx.docker.getImage(outcome.image as string).inspect();
+      expect(built.Config.Labels["hypercode.built.request"]).toBe(req.request_id);
+      expect(await get(alias, "/greeting.txt")).toBe("classic");
+
+      // The engine is remembered: the next rebuild does not ask for BuildKit again.
+      const again = requestFor(name, { action: "rebuild", build_args: { GREETING: "again" } });
+      expect((await deployer.deploy(deployContext(again))).state).toBe("succeeded");
+      expect(versions).toEqual(["2", "1", "1"]);
+      expect(await get(alias, "/greeting.txt")).toBe("again");
+    },
+  );
+
   it("rebuild whose build fails: outcome failed with the build output, nothing replaced", async () => {
     const broken = await fx.service("v1-broken-build", { text: "x" });
     const { writeFile } = await import("node:fs/promises");
     await writeFile(
       `${broken.context}/Dockerfile`,
-      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","false"]\n',
+      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","sh","-c","echo make: no rule to make all; exit 2"]\n',
     );
     const { name, ids } = await target("badbuild", 1, { "hypercode.build.context": broken.context });
 
     const outcome = await side(name).deployer.deploy(deployContext(requestFor(name, { action: "rebuild" })));
 
     expect(outcome.state).toBe("failed");
-    expect(outcome.detail).toMatch(/build of .* failed: .*non-zero code/);
-    expect(outcome.buildLog).toMatch(/busybox","false"/);
+    // BuildKit's words; the log is its progress read from the trace messages (buildkit-trace.ts).
+    expect(outcome.detail).toMatch(/build of .* failed: .*\/bin\/busybox sh -c echo make.*exit code: 2/);
+    // The failing step, what it printed, and the error, in that order.
+    expect(outcome.buildLog).toMatch(
+      /RUN \["\/bin\/busybox","sh".*\n(.*\n)*make: no rule to make all\n(.*\n)*ERROR: /,
+    );
     expect((await containersOf(fx, name)).map((c) => c.Id)).toEqual(ids);
   });
 

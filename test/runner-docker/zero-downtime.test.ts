@@ -83,7 +83,9 @@ describe("zero downtime", () => {
     process.stdout.write(`\n[zero-downtime] ${line("rebuild + start-first rollout", rebuild)}\n`);
     process.stdout.write(`[zero-downtime] ${line("stop-then-start", stopStart)}\n`);
 
-    expect(rebuild.requests).toBeGreaterThanOrEqual(200);
+    // Dense enough that a gap would be hit: with BuildKit the whole rebuild takes 1-2 s here, and
+    // 100 requests in it are one every 10-20 ms, while stop-then-start's outage lasts far longer.
+    expect(rebuild.requests).toBeGreaterThanOrEqual(100);
     expect(rebuild.failures, rebuild.marks).toBe(0);
     // The same client does see an outage: the measurement is able to fail.
     expect(stopStart.failures, stopStart.marks).toBeGreaterThan(0);

@@ -437,9 +437,11 @@ describe("runner: one deploy per target", () => {
     await startTestRunner(prefix, { deployer: new TestDeployer("runner-a", behaviour, calls) });
     await enqueue(client, prefix, first);
     await waitFor("the first deploy to start", () => calls.length === 1);
+    const bLog: string[] = [];
     const b = await startTestRunner(prefix, {
       env: { RUNNER_ID: "runner-b" },
       deployer: new TestDeployer("runner-b", behaviour, calls),
+      logLines: bLog,
     });
     const rest = [
       newRequest({ action: "restart" }),
@@ -464,6 +466,11 @@ describe("runner: one deploy per target", () => {
     for (const r of rest.filter((x) => x !== carrier)) {
       expect((await statusOf(client, prefix, r.request_id)).coalesced_into).toBe(carrier.request_id);
     }
+    // Waiting for the lock is not taking the request: one "Processing" line, for the one it ran.
+    const processing = bLog
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === "Processing improvement request");
+    expect(processing.map((l) => l.request_id)).toEqual([carrier.request_id]);
   });
 
   it("never runs two deploys of one target at once across two runners", async () => {
