@@ -39,8 +39,8 @@ export interface ExecuteDeps {
   readonly stopSignal: AbortSignal;
   /** How long to let an aborted deploy wind down before the lock is released anyway. */
   readonly windDownMs: number;
-  /** Marks the requests this deploy also carries out; runs once the job is `running`. */
-  readonly coalesce: (job: Job) => Promise<void>;
+  /** Marks the requests this deploy also carries out (and returns them); runs once the job is `running`. */
+  readonly coalesce: (job: Job) => Promise<readonly ImprovementRequest[]>;
   readonly clock: () => number;
 }
 
@@ -69,7 +69,7 @@ export const execute = async (job: Job, lock: HeldLock, deps: ExecuteDeps): Prom
     fields: { runner_id: deps.runnerId, fence: lock.fence, deliveries: delivery.deliveries },
   });
   if (!started.ok) return { kind: "superseded", current: started.current };
-  await deps.coalesce(job);
+  const carries = await deps.coalesce(job);
 
   const signal = AbortSignal.any([lock.lost, deps.stopSignal]);
   const ctx: DeployContext = {
@@ -82,6 +82,7 @@ export const execute = async (job: Job, lock: HeldLock, deps: ExecuteDeps): Prom
       if (!r.ok) throw new LockLostError(`request ${id} moved to '${r.current ?? r.error}' meanwhile`);
     },
     assertLockHeld: () => lock.renew(),
+    carries,
   };
   const startedAt = deps.clock();
   const work = Promise.resolve().then(() => deps.deployer.deploy(ctx));

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { decodeStreamEntry } from "../shared/protocol/index.js";
+import { decodeStreamEntry, type ImprovementRequest } from "../shared/protocol/index.js";
 import { backoffMs } from "./backoff.js";
 import type { RunnerConfig } from "./config.js";
 import type { Delivery, StreamConsumer } from "./consume.js";
@@ -133,7 +133,11 @@ const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
 };
 
 /** Marks the open requests identical to the carrier's, queued before its deploy starts, as carried out by it. */
-const coalesce = async (carrier: Job, deps: PipelineDeps, log: Logger): Promise<void> => {
+const coalesce = async (
+  carrier: Job,
+  deps: PipelineDeps,
+  log: Logger,
+): Promise<readonly ImprovementRequest[]> => {
   const open = (await deps.consumer.openEntries(COALESCE_SCAN)).flatMap((e) => {
     const decoded = decodeStreamEntry(e.id, e.fields);
     return decoded.ok ? [{ id: e.id, request: decoded.request, pending: e.pending }] : [];
@@ -141,5 +145,5 @@ const coalesce = async (carrier: Job, deps: PipelineDeps, log: Logger): Promise<
   // Entries this runner holds for a retry may be among them: once acked, the heartbeat finds them
   // gone and drops them from the schedule.
   const picked = pickCoalesced({ id: carrier.delivery.id, request: carrier.request }, open);
-  await deps.report.coalesced(carrier.request, picked, log);
+  return deps.report.coalesced(carrier.request, picked, log);
 };

@@ -33,6 +33,11 @@ export interface DeployContext {
   /** Throws LockLostError if another runner now holds the target: call before each destructive step. */
   assertLockHeld(): Promise<void>;
   readonly signal: AbortSignal;
+  /**
+   * Requests coalesced into this one. An attempt of theirs that was cut short may have tagged its
+   * revision already, and they will never run again: this deploy sweeps those tags with its own.
+   */
+  readonly carries?: readonly ImprovementRequest[];
 }
 
 export interface DeployOutcome {

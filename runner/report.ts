@@ -156,13 +156,17 @@ export class Reporter {
     log.warn({ outcome: "dead_lettered", reason }, "Entry moved to the dead-letter stream");
   }
 
-  /** Requests the carrier's deploy also carries out: `coalesced`, and acked if handed out already. */
+  /**
+   * Requests the carrier's deploy also carries out: `coalesced`, and acked if handed out already.
+   * Returns those it moved (one that left `queued` meanwhile is not the carrier's).
+   */
   async coalesced(
     carrier: ImprovementRequest,
     picked: readonly (OpenRequest & { pending: boolean })[],
     log: Logger,
-  ) {
+  ): Promise<ImprovementRequest[]> {
     const { status, consumer, metrics } = this.deps;
+    const carried: ImprovementRequest[] = [];
     for (const o of picked) {
       const moved = await status.move(o.request.request_id, "coalesced", {
         detail: `carried out by request ${carrier.request_id}`,
@@ -171,6 +175,7 @@ export class Reporter {
         from: ["queued"],
       });
       if (!moved.ok) continue;
+      carried.push(o.request);
       // Entries no runner has read yet are acked when they are: their status is final by then.
       if (o.pending) await consumer.ack(o.id);
       metrics.coalesced.inc({ action: action(o.request) });
@@ -180,5 +185,6 @@ export class Reporter {
         "Coalesced a piled-up request",
       );
     }
+    return carried;
   }
 }

@@ -187,7 +187,7 @@ export const planDeploy = async (
   const tags = view.repository ? await repositoryTags(env.docker, view.repository) : new Set<string>();
   const dropped = droppedLabel(
     view.members.map((c) => c.Config.Labels),
-    request,
+    [request, ...env.carries],
     [m.rev, ...history.map((r) => r.rev)],
     tags,
   );

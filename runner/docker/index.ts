@@ -71,7 +71,7 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
         target: view.policy.name,
         repository: view.repository,
         before: view.members.map((c) => c.Config.Labels),
-        request: ctx.request,
+        requests: [ctx.request, ...(ctx.carries ?? [])],
       });
       if (removed.length > 0) log.info({ removed }, "untagged revisions nothing needs any more");
     } catch (err) {
@@ -99,7 +99,13 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
           ),
       },
     );
-    const env = { docker, progress: ctx.progress, assertLockHeld: ctx.assertLockHeld, signal: ctx.signal };
+    const env = {
+      docker,
+      progress: ctx.progress,
+      assertLockHeld: ctx.assertLockHeld,
+      signal: ctx.signal,
+      carries: ctx.carries ?? [],
+    };
     const planned = await planDeploy(env, view, request);
     if (planned.kind === "build_failed") {
       log.warn({ detail: planned.detail }, "build failed");

@@ -19,6 +19,8 @@ export interface PlanEnv {
   readonly progress: (state: "building", detail: string) => Promise<void>;
   readonly assertLockHeld: () => Promise<void>;
   readonly signal: AbortSignal;
+  /** Requests coalesced into this deploy's (DeployContext.carries). */
+  readonly carries: readonly ImprovementRequest[];
 }
 
 /** A revision the request moves the target to: its image, env, and where the image came from. */

@@ -15,7 +15,8 @@ import { isMemberOf } from "./target.js";
  * removing every tag of the target that nothing needs any more.
  *
  * A revision is the target's when its own containers name it (what they run, their history, and
- * `hypercode.dropped`), when it is the revision of the request at hand, or when its image was
+ * `hypercode.dropped`), when it is the revision of the request at hand or of one coalesced into
+ * it (an attempt of theirs cut short may have tagged it), or when its image was
  * built for the target: never because it is in the target's repository, which other targets may
  * share. `hypercode.dropped` is what makes this survive crashes: a deploy writes on its new
  * containers, before the first one exists, the revisions it leaves behind whose tags are still
@@ -32,12 +33,13 @@ const needed = (labels: Labels): string[] => [
   ...readHistory(labels).map((r) => r.rev),
 ];
 
-/** Revisions whose tags the target wrote, as far as its containers' labels and the request tell. */
-const ownRevisions = (labels: readonly Labels[], request: ImprovementRequest): string[] => [
+/** Revisions whose tags the target wrote, as far as its containers' labels and the requests tell. */
+const ownRevisions = (labels: readonly Labels[], requests: readonly ImprovementRequest[]): string[] => [
   ...new Set(
-    [...labels.flatMap((l) => [...needed(l), ...listLabel(l?.[STATE.dropped])]), revisionFor(request)].filter(
-      isRunnerRevision,
-    ),
+    [
+      ...labels.flatMap((l) => [...needed(l), ...listLabel(l?.[STATE.dropped])]),
+      ...requests.map(revisionFor),
+    ].filter(isRunnerRevision),
   ),
 ];
 
@@ -59,11 +61,11 @@ export const repositoryTags = async (docker: Dockerode, repository: string): Pro
  */
 export const droppedLabel = (
   members: readonly Labels[],
-  request: ImprovementRequest,
+  requests: readonly ImprovementRequest[],
   keep: readonly string[],
   tags: ReadonlySet<string>,
 ): string =>
-  ownRevisions(members, request)
+  ownRevisions(members, requests)
     .filter((r) => tags.has(r) && !keep.includes(r))
     .slice(0, DROPPED_MAX)
     .join(",");
@@ -73,7 +75,8 @@ export interface SweepInput {
   readonly repository: string;
   /** The labels of the target's containers before the deploy (they may name what it replaced). */
   readonly before: readonly Labels[];
-  readonly request: ImprovementRequest;
+  /** The request at hand, then those coalesced into it. */
+  readonly requests: readonly ImprovementRequest[];
 }
 
 /**
@@ -101,7 +104,7 @@ export const sweepTags = async (docker: Dockerode, input: SweepInput): Promise<s
   }
   const builtRevisions = built.map((i) => i.Labels?.[BUILT.revision] ?? "").filter(isRunnerRevision);
   const candidates = new Set([
-    ...ownRevisions([...input.before, ...mine.map((c) => c.Labels)], input.request),
+    ...ownRevisions([...input.before, ...mine.map((c) => c.Labels)], input.requests),
     ...builtRevisions,
   ]);
   const gone = [...candidates].filter((r) => tags.has(r) && !keep.has(r));

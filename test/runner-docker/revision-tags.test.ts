@@ -151,6 +151,27 @@ describe("revision tags after deploys cut short", { timeout: ROLLOUT_TIMEOUT_MS 
   });
 });
 
+describe("revision tags of requests that never run again", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
+  it("killed right after tagging its revision, then coalesced into an identical request: the carrier's deploy untags it", async () => {
+    const { name, current, history } = await fullTarget("carried");
+    const first = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
+    // Checks 1-2 tag; 3 comes before the first container is created: nothing names the new tag.
+    const crashed = await freshSide()
+      .deployer.deploy(deployContext(first, { crashAt: 3 }))
+      .catch((e: Error) => e);
+    expect(String(crashed)).toMatch(/simulated crash/);
+    expect((await tagged()).has(revisionFor(first))).toBe(true);
+
+    // Back in the queue, it is coalesced into an identical request, whose deploy carries it out.
+    const carrier = requestFor(name, { action: "update_config", env: { COLOR: "green" } });
+    const outcome = await freshSide().deployer.deploy(deployContext(carrier, { carries: [first] }));
+
+    expect(outcome.state, outcome.detail).toBe("succeeded");
+    await expectTagsFollowHistory(name, [current, ...history, revisionFor(first), revisionFor(carrier)]);
+    expect((await tagged()).has(revisionFor(first))).toBe(false);
+  });
+});
+
 describe("a repository shared by two targets", { timeout: ROLLOUT_TIMEOUT_MS }, () => {
   it("the other target's tags stay: one it is about to deploy, and a revision both name (same image and env)", async () => {
     // The other target: one replica of v1 with the same env, deployed once, so that its history

@@ -272,11 +272,12 @@ export interface Recorded {
  */
 export const deployContext = (
   request: ImprovementRequest,
-  opts: { crashAt?: number; fence?: number } = {},
+  opts: { crashAt?: number; fence?: number; carries?: ImprovementRequest[] } = {},
 ): DeployContext & { recorded: Recorded } => {
   const recorded: Recorded = { progress: [], lockChecks: 0 };
   return {
     request,
+    carries: opts.carries,
     fence: opts.fence ?? 1,
     signal: new AbortController().signal,
     recorded,

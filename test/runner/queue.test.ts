@@ -423,6 +423,8 @@ describe("runner: one deploy per target", () => {
       scale.request_id,
       r6.request_id,
     ]);
+    // The carrier's deploy is told what it carries (to sweep tags an attempt of theirs left).
+    expect(deployer.calls.map((c) => c.carries)).toEqual([[], [r3.request_id, r4.request_id], [], []]);
     await waitFor("every entry acked", async () => (await pendingEntries(client, prefix)).length === 0);
   });
 

@@ -25,6 +25,8 @@ export interface DeployCall {
   readonly action: string;
   readonly runner: string;
   readonly fence: number;
+  /** The request ids coalesced into this deploy (DeployContext.carries). */
+  readonly carries: readonly string[];
   readonly start: number;
   end?: number;
 }
@@ -108,6 +110,7 @@ export class TestDeployer implements Deployer {
       action: ctx.request.payload.action,
       runner: this.runner,
       fence: ctx.fence,
+      carries: (ctx.carries ?? []).map((r) => r.request_id),
       start: Date.now(),
     };
     this.calls.push(call);
