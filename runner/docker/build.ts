@@ -72,7 +72,11 @@ const startBuild = async (docker: Dockerode, req: BuildRequest, version: "1" | "
  */
 const NO_BUILDKIT = /buildkit not supported|failed to read downloaded context/i;
 
-/** Engines that refused BuildKit once: later builds go straight to the classic builder. */
+/**
+ * Engines that refused BuildKit once: later builds go straight to the classic builder. This also
+ * bounds a leak to one per engine: when `POST /build` fails, dockerode 5.0 never closes the
+ * BuildKit session it opened for it.
+ */
 const classicOnly = new WeakSet<Dockerode>();
 
 /**
