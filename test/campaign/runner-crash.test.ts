@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { STATE } from "../../runner/docker/labels.js";
+import { BUILT, STATE } from "../../runner/docker/labels.js";
 import { keys } from "../../shared/keys.js";
 import { isTerminal, type RequestState } from "../../shared/protocol/index.js";
 import { jsonPost } from "../intake/harness.js";
@@ -15,8 +15,9 @@ import { bundleEntry, type ChildRunner, size, sleep, spawnRunner } from "./suppo
 /**
  * The runner as it ships (runner/main.ts: queue side and real Docker side) killed with SIGKILL at
  * random moments while it deploys a two-replica target, again and again, a new runner started
- * each time. Every request that got a 202 ends; the target always has a healthy replica; at the
- * end it runs the last request's revision and nothing is orphaned.
+ * each time. The requests rotate through update_config, rebuild and redeploy. Every request that
+ * got a 202 ends; the target always has a healthy replica; at the end it runs the last request's
+ * revision (and image, a rebuild's own) and nothing is orphaned, built images included.
  */
 
 const KILLS = size(3, 20);
@@ -29,6 +30,7 @@ describe("runner killed mid-deploy, again and again", { timeout: 900_000 }, () =
   let key: string;
   let name: string;
   let images: Record<"v1" | "v2", string>;
+  let context: string;
   const children = new Set<ChildRunner>();
   const prefix = freshPrefix();
   const k = keys(prefix);
@@ -59,10 +61,9 @@ describe("runner killed mid-deploy, again and again", { timeout: 900_000 }, () =
 
   beforeAll(async () => {
     fx = await createFixture();
-    images = {
-      v1: (await fx.service("v1", { text: "v1" })).imageId,
-      v2: (await fx.service("v2", { text: "v2" })).imageId,
-    };
+    const v1 = await fx.service("v1", { text: "v1" });
+    context = v1.context;
+    images = { v1: v1.imageId, v2: (await fx.service("v2", { text: "v2" })).imageId };
     name = `hct${fx.id}-crash`;
     await fx.target({
       name,
@@ -70,13 +71,18 @@ describe("runner killed mid-deploy, again and again", { timeout: 900_000 }, () =
       replicas: 2,
       alias: `${name}-svc`,
       env: ["COLOR=start"],
-      labels: { "hypercode.actions": "update_config,redeploy", "hypercode.env.allow": "COLOR" },
+      labels: {
+        "hypercode.actions": "update_config,redeploy,rebuild",
+        "hypercode.env.allow": "COLOR",
+        "hypercode.build.context": context,
+        "hypercode.build.args": "GREETING",
+      },
     });
     redis = testClient();
     key = await addAgent(redis, prefix, {
       id: "crash-agent",
       targets: [name],
-      actions: ["update_config", "redeploy"],
+      actions: ["update_config", "redeploy", "rebuild"],
       rate: 100_000,
     });
     intake = await startNodeTestIntake({
@@ -99,10 +105,12 @@ describe("runner killed mid-deploy, again and again", { timeout: 900_000 }, () =
   });
 
   const submit = async (i: number) => {
-    const payload =
-      i % 3 === 2
-        ? { action: "redeploy", image: `${fx.repo}:${i % 2 ? "v1" : "v2"}` }
-        : { action: "update_config", env: { COLOR: `c${i}` } };
+    const payloads = [
+      { action: "update_config", env: { COLOR: `c${i}` } },
+      { action: "rebuild", build_args: { GREETING: `g${i}` } },
+      { action: "redeploy", image: `${fx.repo}:${i % 2 ? "v1" : "v2"}` },
+    ];
+    const payload = payloads[i % 3] as Record<string, unknown>;
     const res = await jsonPost(intake.baseUrl, "/v1/improvements", key, {
       target_agent: name,
       improvement_type: "reliability",
@@ -176,16 +184,27 @@ describe("runner killed mid-deploy, again and again", { timeout: 900_000 }, () =
     expect(done.length).toBeGreaterThan(0);
 
     // Converged on the request that ended last: its revision; the env of the last update_config
-    // and the image of the last redeploy that succeeded (retries may run out of submission order).
+    // and the image of the last redeploy or rebuild that succeeded (retries may run out of
+    // submission order).
     const current = await expectConverged(fx, name, 2, [`${fx.repo}:v1`, `${fx.repo}:v2`]);
     const lastRevision = done[done.length - 1]?.status.revision;
     expect(current.map((c) => c.Config.Labels[STATE.revision])).toEqual([lastRevision, lastRevision]);
     const last = (action: string) => [...done].reverse().find((r) => r.payload.action === action)?.payload;
     const color = (last("update_config")?.env as Record<string, string> | undefined)?.COLOR;
     if (color) for (const c of current) expect(c.Config.Env).toContain(`COLOR=${color}`);
-    const image = last("redeploy")?.image;
-    if (image)
-      for (const c of current) expect(c.Image).toBe(String(image).endsWith(":v1") ? images.v1 : images.v2);
+    const changed = [...done]
+      .reverse()
+      .find((r) => ["redeploy", "rebuild"].includes(String(r.payload.action)));
+    if (changed?.payload.action === "redeploy") {
+      const v1 = String(changed.payload.image).endsWith(":v1");
+      for (const c of current) expect(c.Image).toBe(v1 ? images.v1 : images.v2);
+    } else if (changed) {
+      const built = await fx.docker.listImages({
+        filters: { label: [`${BUILT.request}=${changed.id}`] },
+      });
+      expect(built.map((b) => b.Id)).toHaveLength(1);
+      for (const c of current) expect(c.Image).toBe(built[0]?.Id);
+    }
     await runner.kill();
     children.delete(runner);
   });
