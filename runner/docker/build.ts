@@ -88,17 +88,15 @@ const classicOnly = new WeakSet<Dockerode>();
  * request. A failed build is an outcome with the tail of its output.
  */
 export const buildImage = async (docker: Dockerode, req: BuildRequest): Promise<BuildResult> => {
-  if (classicOnly.has(docker)) return buildWith(docker, req, "1");
-  let first: BuildResult;
-  try {
-    first = await buildWith(docker, req, "2");
-  } catch (err) {
-    if (!NO_BUILDKIT.test(String(err))) throw err;
+  if (!classicOnly.has(docker)) {
+    // A refusal comes either as the request's error or as the build's own error message.
+    const first = await buildWith(docker, req, "2").catch((err) => {
+      if (!NO_BUILDKIT.test(String(err))) throw err;
+      return undefined;
+    });
+    if (first && (first.ok || !NO_BUILDKIT.test(first.detail))) return first;
     classicOnly.add(docker);
-    return buildWith(docker, req, "1");
   }
-  if (first.ok || !NO_BUILDKIT.test(first.detail)) return first;
-  classicOnly.add(docker);
   return buildWith(docker, req, "1");
 };
 
