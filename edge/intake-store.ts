@@ -40,7 +40,10 @@ export interface Submission {
   request: ImprovementRequest;
   /** SHA-256 of the Idempotency-Key, when one was sent. */
   idempotencyKeyHash?: string;
+  /** SHA-256 of the request's fingerprintText: what a retry must match. */
   fingerprint: string;
+  /** The agent named the request itself (`id`): the id may already be taken. */
+  agentChoseId: boolean;
   now: number;
 }
 
@@ -97,6 +100,7 @@ export class IntakeStore {
         request.created_at,
         c.statusStreamMaxLen,
         request.callback_url ?? "",
+        s.agentChoseId ? "1" : "0",
       ],
     );
     return r;

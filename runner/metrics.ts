@@ -38,6 +38,12 @@ export const createMetrics = (queue: QueueGauges) => {
       labelNames: ["action"] as const,
       registers,
     }),
+    duplicates: new Counter({
+      name: "hypercode_runner_requests_duplicate_total",
+      help: "Second entries with an id already taken for the same request, acknowledged without running, by action",
+      labelNames: ["action"] as const,
+      registers,
+    }),
     deployDuration: new Histogram({
       name: "hypercode_runner_deploy_duration_seconds",
       help: "Time a deploy took, by action and outcome",

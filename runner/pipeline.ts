@@ -74,6 +74,8 @@ const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
     deliveries: d.deliveries,
   });
   switch (verdict.kind) {
+    case "duplicate":
+      return report.duplicate(d, r, verdict.firstEntryId, log);
     case "finished":
       return report.alreadyFinished(d, verdict.state, log);
     case "exhausted":
@@ -94,7 +96,8 @@ const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
   if (!acquired.ok) return report.busy(d, acquired.holder, log);
   // Once the lock is held, not before: an entry waiting for its target's lock comes back here
   // every second or so, and the README promises one line per request the runner took.
-  log.info("Processing improvement request");
+  // The upstream listener's words, which its operators grep for.
+  log.info(`Processing improvement request: ${r.request_id} for ${r.target_agent}`);
   const { lock } = acquired;
   try {
     const head = await deps.status.head(r.request_id);
@@ -145,5 +148,10 @@ const coalesce = async (
   // Entries this runner holds for a retry may be among them: once acked, the heartbeat finds them
   // gone and drops them from the schedule.
   const picked = pickCoalesced({ id: carrier.delivery.id, request: carrier.request }, open);
-  return deps.report.coalesced(carrier.request, picked, log);
+  const carried = await deps.report.coalesced(carrier.request, picked, log);
+  await deps.status.addCarried(
+    carrier.request.request_id,
+    carried.map((r) => r.request_id),
+  );
+  return carried;
 };

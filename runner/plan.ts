@@ -1,3 +1,4 @@
+import { canonicalJson } from "../shared/canonical-json.js";
 import type { Action, ImprovementRequest } from "../shared/protocol/index.js";
 import { compareIds } from "./stream-id.js";
 
@@ -14,18 +15,9 @@ import { compareIds } from "./stream-id.js";
  */
 export const COALESCING_ACTIONS: ReadonlySet<Action> = new Set<Action>(["restart", "redeploy", "rebuild"]);
 
-/** JSON with object keys sorted, so that `{a, b}` and `{b, a}` compare equal. */
-const canonical = (v: unknown): string =>
-  v !== null && typeof v === "object" && !Array.isArray(v)
-    ? `{${Object.keys(v)
-        .sort()
-        .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-        .join(",")}}`
-    : JSON.stringify(v);
-
 /** Requests with the same key ask for the same thing of the same target; undefined: never coalesced. */
 export const coalesceKey = (r: ImprovementRequest): string | undefined =>
-  COALESCING_ACTIONS.has(r.payload.action) ? `${r.target_agent}\n${canonical(r.payload)}` : undefined;
+  COALESCING_ACTIONS.has(r.payload.action) ? `${r.target_agent}\n${canonicalJson(r.payload)}` : undefined;
 
 export interface OpenRequest {
   readonly id: string;

@@ -6,6 +6,7 @@ import { backoffMs } from "./backoff.js";
 import type { RunnerConfig } from "./config.js";
 import type { Delivery, StreamConsumer } from "./consume.js";
 import { deadLetter } from "./dead-letter.js";
+import type { DeploymentEvents } from "./deployment-events.js";
 import { isRetryable, type PolicyRefusal } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import type { OpenRequest } from "./plan.js";
@@ -21,6 +22,7 @@ export interface ReportDeps {
   readonly consumer: StreamConsumer;
   readonly schedule: RetrySchedule;
   readonly metrics: Metrics;
+  readonly events: DeploymentEvents;
   readonly clock: () => number;
   readonly random: () => number;
 }
@@ -65,6 +67,20 @@ export class Reporter {
       "Improvement request finished",
     );
     if (!moved.ok) log.warn({ current: moved.current }, "status had moved on; outcome not recorded over it");
+  }
+
+  async duplicate(d: Delivery, r: ImprovementRequest, firstEntryId: string, log: Logger) {
+    await this.deps.status.note(
+      r.request_id,
+      `stream entry ${d.id} asked the same again under this id: acknowledged, not run twice`,
+      "duplicates",
+    );
+    await this.deps.consumer.ack(d.id);
+    this.deps.metrics.duplicates.inc({ action: action(r) });
+    log.info(
+      { first_entry_id: firstEntryId },
+      "Duplicate of a request already taken; acknowledged without running it",
+    );
   }
 
   async alreadyFinished(d: Delivery, state: RequestState, log: Logger) {
@@ -152,6 +168,7 @@ export class Reporter {
       },
     );
     this.deps.metrics.deadLettered.inc({ reason: kind });
+    if (!r) this.deps.events.unreadable(d.fields, reason);
     if (r) this.deps.metrics.processed.inc({ action: action(r), outcome: "dead_lettered" });
     log.warn({ outcome: "dead_lettered", reason }, "Entry moved to the dead-letter stream");
   }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { keys as keyNames } from "../shared/keys.js";
 import type { RunnerConfig } from "./config.js";
 import { type Delivery, StreamConsumer } from "./consume.js";
+import { DeploymentEvents } from "./deployment-events.js";
 import { Every } from "./every.js";
 import { RunnerStopping } from "./execute.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -61,12 +62,16 @@ export const createRunner = (deps: RunnerDeps): Runner => {
   });
   const consumer = new StreamConsumer(redis, blocking, keys, config.runnerId);
   const webhooks = new WebhookNotifier({ redis, keys, log, clock });
+  const events = new DeploymentEvents({ redis, keys, log });
   const status = new StatusStore(
     redis,
     keys,
     { ttlMs: config.statusTtlMs, streamMaxLen: config.statusStreamMaxLen },
     clock,
-    (requestId, state) => webhooks.finished(requestId, state),
+    (requestId, state) => {
+      webhooks.finished(requestId, state);
+      events.finished(requestId, state);
+    },
   );
   const schedule = new RetrySchedule();
   const heartbeat = new Heartbeat({
@@ -94,7 +99,7 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     ),
     heartbeat,
     schedule,
-    report: new Reporter({ redis, keys, config, status, consumer, schedule, metrics, clock, random }),
+    report: new Reporter({ redis, keys, config, status, consumer, schedule, metrics, events, clock, random }),
     log,
     clock,
     random,
@@ -202,7 +207,7 @@ export const createRunner = (deps: RunnerDeps): Runner => {
           .catch((err) => log.warn({ err }, "hand-back failed"));
         await redis.hdel(keys.runners, config.runnerId).catch(() => undefined);
         // Webhooks of requests that just finished: their tries are bounded, so this ends.
-        await webhooks.settled();
+        await Promise.all([webhooks.settled(), events.settled()]);
         await server?.close();
         blocking.disconnect();
         log.info("runner stopped");

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
 import {
   allowedFrom,
+  fingerprintText,
   type ImprovementRequest,
   isTerminal,
   type RequestState,
@@ -30,12 +32,19 @@ export interface StatusHead {
   readonly state?: RequestState;
   readonly entryId?: string;
   readonly runnerId?: string;
+  readonly agentId?: string;
+  /** What the request asked for, hashed (fingerprintOf): tells a retry from a reused id. */
+  readonly fingerprint?: string;
 }
 
 export interface StatusOptions {
   readonly ttlMs: number;
   readonly streamMaxLen: number;
 }
+
+/** The same hash the intake stores (SHA-256 hex of fingerprintText), so both sides compare. */
+export const fingerprintOf = (request: ImprovementRequest): string =>
+  createHash("sha256").update(fingerprintText(request)).digest("hex");
 
 /** What a status record holds about its request, for entries that have no record yet. */
 export const recordFields = (request: ImprovementRequest, entryId: string): Record<string, string> => ({
@@ -45,6 +54,7 @@ export const recordFields = (request: ImprovementRequest, entryId: string): Reco
   entry_id: entryId,
   request: JSON.stringify(request),
   created_at: request.created_at,
+  fingerprint: fingerprintOf(request),
 });
 
 /**
@@ -99,18 +109,47 @@ export class StatusStore {
     return result;
   }
 
-  /** The record's state, the stream entry it belongs to and the runner that last ran it, if any. */
+  /** The record's state, the stream entry it belongs to, the runner that last ran it and whose it is. */
   async head(requestId: string): Promise<StatusHead> {
-    const [state, entryId, runnerId] = await this.redis.hmget(
+    const [state, entryId, runnerId, agentId, fingerprint] = await this.redis.hmget(
       this.keys.request(requestId),
       "state",
       "entry_id",
       "runner_id",
+      "agent_id",
+      "fingerprint",
     );
     return {
       state: (state ?? undefined) as RequestState | undefined,
       entryId: entryId ?? undefined,
       runnerId: runnerId ?? undefined,
+      agentId: agentId ?? undefined,
+      fingerprint: fingerprint ?? undefined,
     };
+  }
+
+  /**
+   * A line in the request's timeline that changes nothing else, and a counter beside it
+   * (`duplicates`): for a second entry with the same id, acknowledged without being run.
+   */
+  async note(requestId: string, detail: string, counter: string): Promise<void> {
+    await runJsonScript(
+      this.scripts,
+      SCRIPTS.request_note,
+      [this.keys.request(requestId), this.keys.requestEvents(requestId)],
+      [new Date(this.clock()).toISOString(), detail, counter, this.opts.ttlMs],
+    );
+  }
+
+  /** Remembers on a carrier which requests its deploy carries out, to announce them when it ends. */
+  async addCarried(carrierId: string, carried: readonly string[]): Promise<void> {
+    if (carried.length === 0) return;
+    const key = this.keys.request(carrierId);
+    const before = await this.redis.hget(key, "carries");
+    let list: string[] = [];
+    try {
+      list = JSON.parse(before ?? "[]") as string[];
+    } catch {}
+    await this.redis.hset(key, "carries", JSON.stringify([...new Set([...list, ...carried])]));
   }
 }

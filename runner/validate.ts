@@ -7,12 +7,17 @@ import {
 import type { Delivery } from "./consume.js";
 import { PolicyRefusal } from "./errors.js";
 import type { Deployer } from "./ports.js";
-import { recordFields, type StatusStore } from "./status.js";
+import { fingerprintOf, recordFields, type StatusStore } from "./status.js";
 
 /** What the runner makes of an entry before it takes any lock. */
 export type Verdict =
   /** Cannot be read as a request at all (or claims another entry's request id): dead-letter it. */
   | { kind: "garbage"; reason: string; request?: ImprovementRequest }
+  /**
+   * A second entry for a request already known, asking the same thing (an agent's retried XADD):
+   * acknowledge it and note it on the first, never run it twice.
+   */
+  | { kind: "duplicate"; request: ImprovementRequest; firstEntryId: string }
   /** Finished before (a redelivery): acknowledge it, do nothing else. */
   | { kind: "finished"; request: ImprovementRequest; state: RequestState }
   /** Handed out more often than allowed: dead-letter it without trying again. */
@@ -48,9 +53,12 @@ export const validate = async (d: Delivery, deps: ValidateDeps): Promise<Verdict
   const { request, direct } = decoded;
   const head = await deps.status.head(request.request_id);
   if (head.entryId !== undefined && head.entryId !== d.id) {
+    if (head.agentId === request.agent_id && head.fingerprint === fingerprintOf(request)) {
+      return { kind: "duplicate", request, firstEntryId: head.entryId };
+    }
     return {
       kind: "garbage",
-      reason: `request_id '${request.request_id}' already belongs to stream entry ${head.entryId}`,
+      reason: `id '${request.request_id}' already names a different request (stream entry ${head.entryId}); a new request needs a new id`,
     };
   }
   if (head.state && isTerminal(head.state)) return { kind: "finished", request, state: head.state };

@@ -8,6 +8,15 @@ export const STREAMS = {
   deadLetter: "events:improvement_dead_letter",
 } as const;
 
+/**
+ * Pub/sub channels the original HyperCode system's agents subscribe to for the outcome of their
+ * requests (shared/protocol/deployment-event.ts).
+ */
+export const CHANNELS = {
+  deploymentSuccess: "events:deployment:success",
+  deploymentFailure: "events:deployment:failure",
+} as const;
+
 /** The consumer group runners share on the request stream. */
 export const RUNNER_GROUP = "hypercode-runners";
 
@@ -16,6 +25,8 @@ export const keys = (prefix = "") => ({
   requestStream: prefix + STREAMS.requests,
   statusStream: prefix + STREAMS.status,
   deadLetterStream: prefix + STREAMS.deadLetter,
+  deploymentSuccess: prefix + CHANNELS.deploymentSuccess,
+  deploymentFailure: prefix + CHANNELS.deploymentFailure,
   /** Hash: an agent's record (scope, rate limit, key hash). */
   agent: (agentId: string) => `${prefix}hypercode:agent:${agentId}`,
   /** Set of every agent id ever added, so `agents list` needs no SCAN. */

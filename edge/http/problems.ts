@@ -36,6 +36,7 @@ export const problems = {
     }),
   unprocessable: (code: string, title: string, detail: string, extra?: Record<string, unknown>) =>
     new HttpProblem(422, code, title, { detail, extra }),
+  conflict: (code: string, title: string, detail: string) => new HttpProblem(409, code, title, { detail }),
   rateLimited: (code: string, title: string, detail: string, headers: Record<string, string>) =>
     new HttpProblem(429, code, title, { detail, headers }),
   storeUnavailable: (retryAfterSeconds: number) =>

@@ -70,6 +70,13 @@ export const refusalToProblem = (r: Refusal, target = "", action = ""): HttpProb
         "Idempotency key reused",
         "this Idempotency-Key was already used with a different request body; use a new key for a new request",
       );
+    case "request_id_reused":
+      // The same words whoever holds the id: nothing about another agent's request leaks.
+      return problems.conflict(
+        "request-id-reused",
+        "Request id already used",
+        "this id already names a different request; send a new id (a fresh uuid4) for a new request, or exactly the same request to retry it",
+      );
     case "agent_rate_limited":
     case "target_budget_exhausted": {
       const limit = Number(r.limit);

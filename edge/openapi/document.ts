@@ -81,7 +81,8 @@ export const openApiDocument = () => {
               in: "header",
               required: false,
               schema: { type: "string", minLength: 1, maxLength: 255 },
-              description: "a retry with the same key and body gets the first answer; nothing new is written",
+              description:
+                "a retry with the same key and body gets the first answer; nothing new is written (an `id` in the body does the same)",
             },
           ],
           requestBody: { required: true, content: json("ImprovementSubmission") },
@@ -94,6 +95,9 @@ export const openApiDocument = () => {
             "400": problem("malformed JSON, or an invalid Idempotency-Key"),
             "403": problem("target or action outside the key's scope, or agent_id not the key's"),
             "413": problem("body too large"),
+            "409": problem(
+              "the body's id already names a different request (the same body again is a retry: 202 with Idempotent-Replayed)",
+            ),
             "415": problem("not application/json"),
             "422": problem(
               "schema violation (with errors), target or action not enabled, idempotency key reused",

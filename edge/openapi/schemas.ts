@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ACTIONS, REQUEST_STATES } from "../../shared/protocol/index.js";
+import { ACTIONS, EVOLUTION_STATUSES, REQUEST_STATES } from "../../shared/protocol/index.js";
 
 /**
  * The shapes the intake answers with. Routes build their bodies as these types, the OpenAPI
@@ -38,6 +38,9 @@ export const statusViewSchema = z
     target_agent: z.string(),
     action: z.enum(ACTIONS),
     status: state,
+    evolution_status: z
+      .enum(EVOLUTION_STATUSES)
+      .describe("the status in the original HyperCode system's words (its EvolutionStatus)"),
     detail: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),

@@ -1,5 +1,10 @@
 import { Hono } from "hono";
-import { type ImprovementRequest, improvementSubmission, requestId } from "../../shared/protocol/index.js";
+import {
+  fingerprintText,
+  type ImprovementRequest,
+  improvementSubmission,
+  requestId,
+} from "../../shared/protocol/index.js";
 import { normaliseCallbackUrl } from "../../shared/webhook.js";
 import { presentedKey } from "../auth.js";
 import { type AppDeps, hashOf } from "../deps.js";
@@ -43,12 +48,13 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
 
     const now = deps.clock();
     const hash = hashOf(deps);
+    const { id, ...asked } = parsed.data;
     const request: ImprovementRequest = {
-      ...parsed.data,
+      ...asked,
       // Canonical form, so the script's prefix test sees what the runner will call.
-      ...(parsed.data.callback_url ? { callback_url: normaliseCallbackUrl(parsed.data.callback_url) } : {}),
+      ...(asked.callback_url ? { callback_url: normaliseCallbackUrl(asked.callback_url) } : {}),
       agent_id: key.agentId,
-      request_id: deps.newId(),
+      request_id: id ?? deps.newId(),
       created_at: new Date(now).toISOString(),
     };
     const result = await store.submit({
@@ -56,12 +62,12 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
       request,
       now,
       idempotencyKeyHash: idempotencyKey === undefined ? undefined : await hash(idempotencyKey),
-      fingerprint: idempotencyKey === undefined ? "" : await hash(JSON.stringify(parsed.data)),
+      fingerprint: await hash(fingerprintText(request)),
+      agentChoseId: id !== undefined,
     });
     if (!result.ok) throw refusalToProblem(result, request.target_agent, request.payload.action);
 
-    const id = result.request_id;
-    const location = `/v1/improvements/${id}`;
+    const location = `/v1/improvements/${result.request_id}`;
     const headers: Record<string, string> = { Location: location };
     if (result.replayed) headers["Idempotent-Replayed"] = "true";
     else {
@@ -76,7 +82,7 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
       );
     }
     const accepted: Accepted = {
-      request_id: id,
+      request_id: result.request_id,
       status: "queued",
       status_url: new URL(location, c.req.url).toString(),
       created_at: result.replayed ? result.created_at : request.created_at,

@@ -14,6 +14,10 @@ const CORE = new Set([
   "detail",
   "request",
   "entry_id",
+  // Bookkeeping, not results: the hash a retry is compared with, and whom a carrier carries.
+  "fingerprint",
+  "carries",
+  "carrier_state",
 ]);
 
 const parseJson = (text: string | undefined): unknown => {
@@ -25,6 +29,7 @@ const parseJson = (text: string | undefined): unknown => {
   }
 };
 
+import { evolutionStatusOf, type RequestState } from "../../shared/protocol/index.js";
 import type { StatusView } from "../openapi/schemas.js";
 
 export const statusView = (
@@ -39,6 +44,10 @@ export const statusView = (
     target_agent: status.target_agent ?? "",
     action: status.action as StatusView["action"],
     status: status.state as StatusView["status"],
+    evolution_status: evolutionStatusOf(
+      status.state as RequestState,
+      status.carrier_state as RequestState | undefined,
+    ),
     detail: status.detail ?? null,
     created_at: status.created_at ?? "",
     updated_at: status.updated_at ?? "",

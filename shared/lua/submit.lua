@@ -10,13 +10,14 @@
 -- ARGV[9] idempotency TTL (ms)    ARGV[10] default budget limit    ARGV[11] default budget window (ms)
 -- ARGV[12] status TTL (ms)        ARGV[13] created_at (ISO)        ARGV[14] status stream max length
 -- ARGV[15] the request's callback URL, canonical ('' for none)
+-- ARGV[16] '1' if the agent chose the request id (its `id`)
 -- Returns JSON:
 --   {ok=true, request_id, entry_id, rate={limit, remaining, reset_ms, window_ms}}
 --   {ok=true, replayed=true, request_id, created_at}
 --   {ok=false, error=code, ...} with code one of unauthenticated, revoked, target_out_of_scope,
 --   action_out_of_scope, no_targets_published, target_not_enabled, target_expired,
---   action_not_enabled, callback_not_allowed, idempotency_key_reused, agent_rate_limited,
---   target_budget_exhausted
+--   action_not_enabled, callback_not_allowed, idempotency_key_reused, request_id_reused,
+--   agent_rate_limited, target_budget_exhausted
 --   (the last two with limit, window_ms, retry_after_ms).
 -- @include json_reply
 -- @include authenticate
@@ -35,6 +36,19 @@ if ARGV[7] == '1' then
     local stored = cjson.decode(first)
     if stored.fingerprint ~= ARGV[8] then return fail('idempotency_key_reused') end
     return reply({ ok = true, replayed = true, request_id = stored.request_id, created_at = stored.created_at })
+  end
+end
+
+-- An id the agent chose names one request for good. The same request again is a retry and gets
+-- the first answer; anything else under that id is refused, and the refusal is the same whoever
+-- holds the id, so it tells nothing about another agent's request.
+if ARGV[16] == '1' then
+  local held = redis.call('HMGET', KEYS[7], 'agent_id', 'fingerprint', 'created_at')
+  if held[1] then
+    if held[1] == agent.agent_id and held[2] == ARGV[8] then
+      return reply({ ok = true, replayed = true, request_id = request_id, created_at = held[3] })
+    end
+    return fail('request_id_reused')
   end
 end
 
@@ -90,7 +104,7 @@ local created_at = ARGV[13]
 redis.call('HSET', KEYS[7],
   'request_id', request_id, 'agent_id', agent.agent_id, 'target_agent', target, 'action', action,
   'state', 'queued', 'created_at', created_at, 'updated_at', created_at, 'entry_id', entry_id,
-  'request', ARGV[6])
+  'request', ARGV[6], 'fingerprint', ARGV[8])
 redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[12]))
 redis.call('XADD', KEYS[8], 'MAXLEN', '~', tonumber(ARGV[14]), '*',
   'request_id', request_id, 'state', 'queued', 'at', created_at)

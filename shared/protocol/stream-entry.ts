@@ -28,7 +28,8 @@ export const fieldsToRecord = (fields: readonly string[]): Record<string, string
 
 /**
  * Turns a stream entry back into a request. Accepts what the intake writes and what agents XADD
- * directly (no `request_id`/`created_at`); anything else is a reason for the dead-letter stream.
+ * directly (no `created_at`, the request id as `id`, `request_id` or neither); anything else is a
+ * reason for the dead-letter stream.
  */
 export const decodeStreamEntry = (entryId: string, fields: Record<string, string>): DecodedEntry => {
   const raw = fields[PAYLOAD_FIELD];
@@ -47,15 +48,17 @@ export const decodeStreamEntry = (entryId: string, fields: Record<string, string
       issues: parsed.error.issues,
     };
   }
-  const direct = parsed.data.request_id === undefined;
+  // The intake always writes created_at; an entry without one was XADDed by an agent itself.
+  const { id, ...written } = parsed.data;
+  const direct = written.created_at === undefined;
   const ms = Number(entryId.split("-")[0]);
   return {
     ok: true,
     direct,
     request: {
-      ...parsed.data,
-      request_id: parsed.data.request_id ?? requestIdForEntry(entryId),
-      created_at: parsed.data.created_at ?? new Date(Number.isFinite(ms) ? ms : 0).toISOString(),
+      ...written,
+      request_id: written.request_id ?? id ?? requestIdForEntry(entryId),
+      created_at: written.created_at ?? new Date(Number.isFinite(ms) ? ms : 0).toISOString(),
     },
   };
 };

@@ -50,7 +50,9 @@ describe("runner: one request end to end", () => {
     expect(t.deployer.calls).toHaveLength(1);
 
     const logs = logLines.map((l) => JSON.parse(l));
-    expect(logs.find((l) => l.msg === "Processing improvement request")).toMatchObject({
+    // The upstream listener's line, word for word: its operators grep for it.
+    expect(logs.find((l) => l.msg.startsWith("Processing improvement request:"))).toMatchObject({
+      msg: `Processing improvement request: ${r.request_id} for test-agent`,
       request_id: r.request_id,
       agent_id: "coder-agent",
       target: "test-agent",
@@ -471,7 +473,7 @@ describe("runner: one deploy per target", () => {
     // Waiting for the lock is not taking the request: one "Processing" line, for the one it ran.
     const processing = bLog
       .map((l) => JSON.parse(l))
-      .filter((l) => l.msg === "Processing improvement request");
+      .filter((l) => l.msg.startsWith("Processing improvement request:"));
     expect(processing.map((l) => l.request_id)).toEqual([carrier.request_id]);
   });
 
