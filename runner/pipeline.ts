@@ -62,7 +62,7 @@ const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
   });
   if (verdict.kind === "garbage") {
     const log = deps.log.child({ entry_id: d.id, deliveries: d.deliveries });
-    return report.deadLettered(d, verdict.reason, "undecodable", log);
+    return report.deadLettered(d, verdict.reason, verdict.cause, log);
   }
   const r = verdict.request;
   const log = deps.log.child({

@@ -168,7 +168,8 @@ export class Reporter {
       },
     );
     this.deps.metrics.deadLettered.inc({ reason: kind });
-    if (!r) this.deps.events.unreadable(d.fields, reason);
+    // Its agent may be waiting on the id it wrote; not so for a reused id, whose owner is another.
+    if (kind === "undecodable") this.deps.events.unreadable(d.fields, reason);
     if (r) this.deps.metrics.processed.inc({ action: action(r), outcome: "dead_lettered" });
     log.warn({ outcome: "dead_lettered", reason }, "Entry moved to the dead-letter stream");
   }

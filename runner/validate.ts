@@ -12,7 +12,7 @@ import { fingerprintOf, recordFields, type StatusStore } from "./status.js";
 /** What the runner makes of an entry before it takes any lock. */
 export type Verdict =
   /** Cannot be read as a request at all (or claims another entry's request id): dead-letter it. */
-  | { kind: "garbage"; reason: string; request?: ImprovementRequest }
+  | { kind: "garbage"; reason: string; cause: "undecodable" | "id_reused" }
   /**
    * A second entry for a request already known, asking the same thing (an agent's retried XADD):
    * acknowledge it and note it on the first, never run it twice.
@@ -48,7 +48,11 @@ export const validate = async (d: Delivery, deps: ValidateDeps): Promise<Verdict
   const decoded = decodeStreamEntry(d.id, d.fields);
   if (!decoded.ok) {
     const issues = describeIssues(decoded.issues);
-    return { kind: "garbage", reason: issues ? `${decoded.reason}: ${issues}` : decoded.reason };
+    return {
+      kind: "garbage",
+      reason: issues ? `${decoded.reason}: ${issues}` : decoded.reason,
+      cause: "undecodable",
+    };
   }
   const { request, direct } = decoded;
   const head = await deps.status.head(request.request_id);
@@ -59,6 +63,7 @@ export const validate = async (d: Delivery, deps: ValidateDeps): Promise<Verdict
     return {
       kind: "garbage",
       reason: `id '${request.request_id}' already names a different request (stream entry ${head.entryId}); a new request needs a new id`,
+      cause: "id_reused",
     };
   }
   if (head.state && isTerminal(head.state)) return { kind: "finished", request, state: head.state };

@@ -12,15 +12,15 @@ export const PRIORITY_WORDS = ["low", "normal", "high"] as const;
 export type Priority = (typeof PRIORITY_WORDS)[number];
 export const priorityOfNumber = (n: number): Priority => (n <= 2 ? "low" : n === 3 ? "normal" : "high");
 
+const PRIORITY_RULE = "priority must be a whole number from 1 (low) to 5 (critical), or low, normal or high";
+
 export const priority = z
-  .union([
-    z.enum(PRIORITY_WORDS),
-    z
-      .number()
-      .int("priority must be a whole number from 1 to 5, or low, normal or high")
-      .min(1, "priority must be from 1 (low) to 5 (critical)")
-      .max(5, "priority must be from 1 (low) to 5 (critical)"),
-  ])
+  .union(
+    [z.enum(PRIORITY_WORDS), z.number().int(PRIORITY_RULE).min(1, PRIORITY_RULE).max(5, PRIORITY_RULE)],
+    {
+      error: PRIORITY_RULE,
+    },
+  )
   .transform((p): Priority => (typeof p === "number" ? priorityOfNumber(p) : p));
 
 const MAX_FILES = 256;

@@ -193,6 +193,128 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
       expect(await streamLength()).toBe(length);
     });
 
+    /** What the original HyperCode system's agents send: its model's `model_dump_json()`. */
+    const upstream = (agent: string, target: string, extra: Record<string, unknown> = {}) => ({
+      id: crypto.randomUUID(),
+      agent_id: agent,
+      target_agent: target,
+      improvement_type: "refactor",
+      description: "Optimizing build settings",
+      payload: { action: "redeploy" },
+      priority: 4,
+      files_changed: ["src/app.py", "requirements.txt"],
+      test_results: { passed: 12, failed: 0, suites: { unit: { ok: true } } },
+      status: "proposed",
+      timestamp: "2026-12-01T23:34:55.317444",
+      ...extra,
+    });
+
+    it("accepts the upstream envelope as its model writes it; its id is the request id", async () => {
+      const { agent, target, key } = await setup();
+      const body = upstream(agent, target);
+      const res = await jsonPost(h.baseUrl, "/v1/improvements", key, body);
+      expect(res.status).toBe(202);
+      expect(await res.json()).toMatchObject({ request_id: body.id, status: "queued" });
+      expect(res.headers.get("location")).toBe(`/v1/improvements/${body.id}`);
+
+      const [[entryId, fields]] = (await redis.xrevrange(k.requestStream, "+", "-", "COUNT", 1)) as [
+        [string, string[]],
+      ];
+      const wire = JSON.parse(fields[1] as string);
+      expect(wire).toMatchObject({
+        request_id: body.id,
+        priority: "high",
+        files_changed: body.files_changed,
+        test_results: body.test_results,
+        timestamp: "2026-12-01T23:34:55.317444Z",
+        improvement_type: "refactor",
+      });
+      expect(wire).not.toHaveProperty("id");
+      expect(decodeStreamEntry(entryId, fieldsToRecord(fields)).ok).toBe(true);
+
+      const view = (await (await authedGet(h.baseUrl, `/v1/improvements/${body.id}`, key)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(view).toMatchObject({
+        request_id: body.id,
+        status: "queued",
+        evolution_status: "proposed",
+        request: { files_changed: body.files_changed, test_results: body.test_results, priority: "high" },
+      });
+      expect(view.result).not.toHaveProperty("fingerprint");
+    });
+
+    it("runs an id once: the same request again is replayed, anything else under it is a 409 that tells nothing", async () => {
+      const a = await setup();
+      const b = await setup();
+      const body = upstream(a.agent, a.target);
+      const first = await jsonPost(h.baseUrl, "/v1/improvements", a.key, body);
+      expect(first.status).toBe(202);
+      const firstBody = await first.json();
+      const length = await streamLength();
+
+      // The upstream agent retries with a fresh timestamp? No: model_dump_json of the same object.
+      const again = await jsonPost(h.baseUrl, "/v1/improvements", a.key, body);
+      expect(again.status).toBe(202);
+      expect(again.headers.get("idempotent-replayed")).toBe("true");
+      expect(await again.json()).toEqual(firstBody);
+
+      const changed = await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", a.key, {
+          ...body,
+          description: "Something else entirely",
+        }),
+        409,
+        "request-id-reused",
+      );
+      // Another agent naming the same id hears exactly what the owner hears for a changed body:
+      // nothing about whose it is, what it asked or how far it got.
+      const other = await expectProblem(
+        await jsonPost(h.baseUrl, "/v1/improvements", b.key, {
+          ...body,
+          agent_id: b.agent,
+          target_agent: b.target,
+        }),
+        409,
+        "request-id-reused",
+      );
+      expect(other).toEqual(changed);
+      expect(JSON.stringify(other)).not.toContain(a.agent);
+      expect(await streamLength()).toBe(length);
+      expect(await redis.hget(k.request(body.id), "agent_id")).toBe(a.agent);
+    });
+
+    it("refuses bad upstream fields, each named with a reason, and writes nothing", async () => {
+      const { agent, target, key } = await setup();
+      const before = await streamLength();
+      const cases: [Record<string, unknown>, string, RegExp][] = [
+        [{ id: "Not An Id!" }, "id", /request id.*uuid4/],
+        [{ priority: 7 }, "priority", /1 \(low\) to 5/],
+        [{ priority: 2.5 }, "priority", /whole number from 1 \(low\) to 5/],
+        [{ priority: "urgent" }, "priority", /or low, normal or high/],
+        [{ status: "completed" }, "status", /proposed/],
+        [{ files_changed: ["ok.py", "bad\nname.py"] }, "files_changed.1", /control characters/],
+        [{ files_changed: Array.from({ length: 257 }, (_, i) => `f${i}`) }, "files_changed", /at most 256/],
+        [{ test_results: { a: "x".repeat(17 * 1024) } }, "test_results", /16384 bytes/],
+        [{ test_results: JSON.parse(`${'{"a":'.repeat(10)}1${"}".repeat(10)}`) }, "test_results", /nests/],
+        [{ timestamp: "yesterday" }, "timestamp", /ISO 8601/],
+        [{ reviewer: "qa-agent" }, "reviewer", /unknown field/],
+      ];
+      for (const [extra, path, message] of cases) {
+        const problem = await expectProblem(
+          await jsonPost(h.baseUrl, "/v1/improvements", key, upstream(agent, target, extra)),
+          422,
+          "validation-failed",
+        );
+        const errors = problem.errors as Array<{ path: string; message: string }>;
+        const hit = errors.find((e) => e.path === path);
+        expect(hit, `${path}: ${JSON.stringify(errors)}`).toBeDefined();
+        expect(hit?.message).toMatch(message);
+      }
+      expect(await streamLength()).toBe(before);
+    });
+
     it("refuses missing, malformed, wrong, unknown and revoked keys with 401", async () => {
       const { agent, target, key } = await setup();
       const before = await streamLength();
