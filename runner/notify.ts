@@ -20,6 +20,8 @@ export interface NotifierDeps {
 const RESULT_FIELDS = [
   "revision",
   "image",
+  "image_id",
+  "carried_out_as",
   "health_log",
   "build_log",
   "coalesced_into",

@@ -46,6 +46,13 @@ export interface DeployOutcome {
   readonly detail: string;
   readonly revision?: string;
   readonly image?: string;
+  /** The id (sha256:…) of the image the new containers run; set with `image`, when they run. */
+  readonly imageId?: string;
+  /**
+   * What the request was carried out as: its own action, or another one the target's policy
+   * maps it to (a `redeploy` without an image is a `rebuild` under `hypercode.redeploy=rebuild`).
+   */
+  readonly carriedOutAs?: Action;
   /** The failing health check's output, when a new container never became healthy. */
   readonly healthLog?: string;
   /** The last lines of a failed build's output (`rebuild`). */

@@ -49,6 +49,8 @@ export class Reporter {
     const fields = {
       revision: outcome.revision,
       image: outcome.image,
+      image_id: outcome.imageId,
+      carried_out_as: outcome.carriedOutAs,
       health_log: outcome.healthLog,
       build_log: outcome.buildLog,
     };
@@ -63,7 +65,13 @@ export class Reporter {
     metrics.processed.inc({ action: action(r), outcome: outcome.state });
     metrics.deployDuration.observe({ action: action(r), outcome: outcome.state }, durationMs / 1000);
     log.info(
-      { outcome: outcome.state, detail: outcome.detail, revision: outcome.revision, duration_ms: durationMs },
+      {
+        outcome: outcome.state,
+        detail: outcome.detail,
+        revision: outcome.revision,
+        carried_out_as: outcome.carriedOutAs,
+        duration_ms: durationMs,
+      },
       "Improvement request finished",
     );
     if (!moved.ok) log.warn({ current: moved.current }, "status had moved on; outcome not recorded over it");

@@ -35,6 +35,8 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
   const k = keys(prefix);
   let name: string;
   let alias: string;
+  /** A target labelled hypercode.redeploy=rebuild: the upstream agents' meaning of a bare redeploy. */
+  let source: string;
   let v2: { imageId: string };
 
   beforeAll(async () => {
@@ -58,6 +60,17 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
         "hypercode.build.context": built.context,
       },
     });
+    source = `hct${fx.id}-e2e-src`;
+    await fx.target({
+      name: source,
+      image: `${fx.repo}:v1`,
+      replicas: 1,
+      labels: {
+        "hypercode.actions": "restart,redeploy",
+        "hypercode.redeploy": "rebuild",
+        "hypercode.build.context": built.context,
+      },
+    });
     redis = testClient();
     runnerRedis = testClient();
     const log = pino({ level: process.env.TEST_RUNNER_LOG ?? "silent" });
@@ -65,7 +78,7 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
       REDIS_URL: redisUrl(),
       KEY_PREFIX: prefix,
       RUNNER_ID: "e2e-runner",
-      HYPERCODE_TARGETS: name,
+      HYPERCODE_TARGETS: `${name},${source}`,
       RUNNER_PORT: "0",
       RUNNER_HOST: "127.0.0.1",
       PUBLISH_INTERVAL: "1s",
@@ -88,10 +101,10 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
   });
 
   /** XADDs like an agent, then waits for the request to end; returns its final status record. */
-  const send = async (payload: ImprovementPayload, requestId?: string) => {
+  const send = async (payload: ImprovementPayload, requestId?: string, target = name) => {
     const body = {
       agent_id: "coder-agent",
-      target_agent: name,
+      target_agent: target,
       improvement_type: "performance",
       description: "end to end",
       payload,
@@ -130,6 +143,7 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
     // Each revision's image is tagged with the revision (LABELS.md); it is v2's image.
     expect(after.map((c) => c.Image)).toEqual([v2.imageId, v2.imageId]);
     expect(status.revision).toBe(revisionOf(after[0] as never));
+    expect(status).toMatchObject({ carried_out_as: "redeploy", image_id: v2.imageId });
   });
 
   it("rebuilds from the build-context label with an allowed build arg", async () => {
@@ -143,6 +157,19 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
     const timeline = (await redis.xrange(k.requestEvents("e2e-rebuild"), "-", "+")).map(([, f]) => f[1]);
     const states = timeline.filter((s, i) => s !== timeline[i - 1]);
     expect(states).toEqual(["queued", "running", "building", "deploying", "succeeded"]);
+    expect(status).toMatchObject({ carried_out_as: "rebuild", image_id: after[0]?.Image });
+  });
+
+  it("carries a bare redeploy out as a rebuild on a target labelled hypercode.redeploy=rebuild", async () => {
+    const status = await send({ action: "redeploy" }, "e2e-redeploy-rebuild", source);
+    expect(status.state, status.detail).toBe("succeeded");
+    const [now] = serving(await containersOf(fx, source));
+    const built = await fx.docker.getImage(now?.Image as string).inspect();
+    expect(built.Config.Labels["hypercode.built.request"]).toBe("e2e-redeploy-rebuild");
+    expect(status).toMatchObject({ action: "redeploy", carried_out_as: "rebuild", image_id: built.Id });
+    expect(status.detail).toMatch(
+      /^redeploy carried out as a rebuild \(hypercode\.redeploy=rebuild\): rebuild of /,
+    );
   });
 
   it("updates allowed env keys", async () => {

@@ -2,6 +2,7 @@ import type { ImprovementRequest } from "../../shared/protocol/index.js";
 import { formatRef } from "./image-ref.js";
 import { STATE, STATE_LABELS } from "./labels.js";
 import { move, type PlanEnv, rebuildMove } from "./moves.js";
+import { carriedOut } from "./policy.js";
 import type { RevisionRecord } from "./revisions.js";
 import type { RolloutPlan } from "./rollout.js";
 import { deriveSpec, explicitEnv, type Spec } from "./spec.js";
@@ -17,6 +18,8 @@ export type Planned =
       readonly revision: string;
       /** The reference the new containers are created from. */
       readonly image: string;
+      /** The id (sha256:…) of the image the new containers run. */
+      readonly imageId: string;
       /** Revision tags to write before the rollout: the new containers are created from them. */
       readonly tags: ReadonlyArray<{ readonly rev: string; readonly imageId: string }>;
     }
@@ -90,9 +93,17 @@ const resumePlan = async (env: PlanEnv, view: TargetView, request: ImprovementRe
   const restore = base ? cloneSpec(view, base) : undefined;
   return {
     kind: "rollout",
-    plan: replacePlan(view, spec, replicas, request, restore, `${request.payload.action} (resumed)`),
+    plan: replacePlan(
+      view,
+      spec,
+      replicas,
+      request,
+      restore,
+      `${carriedOut(view.policy, request.payload).action} (resumed)`,
+    ),
     revision: labels[STATE.revision] ?? "",
     image: spec.options.Image,
+    imageId: from.Image,
     tags: [
       ...(base && view.current ? [{ rev: view.current.rev, imageId: base.Image }] : []),
       // The first attempt tagged it already; written again (or refused if it moved) all the same.
@@ -146,7 +157,7 @@ export const planDeploy = async (
 ): Promise<Planned> => {
   if (view.resumeFrom) return resumePlan(env, view, request);
   const base = view.base as InspectedContainer;
-  const p = request.payload;
+  const p = carriedOut(view.policy, request.payload);
   const restore = cloneSpec(view, base);
   const current = view.current as RevisionRecord;
   const baseTag = { rev: current.rev, imageId: base.Image };
@@ -173,6 +184,7 @@ export const planDeploy = async (
       },
       revision: current.rev,
       image: restore.options.Image,
+      imageId: base.Image,
       tags: [baseTag],
     };
   }
@@ -210,6 +222,7 @@ export const planDeploy = async (
     plan: replacePlan(view, spec, replicas, request, restore, p.action),
     revision: m.rev,
     image,
+    imageId: m.imageId,
     tags: [baseTag, { rev: m.rev, imageId: m.imageId }],
   };
 };

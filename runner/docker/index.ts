@@ -7,6 +7,8 @@ import { planDeploy } from "./actions.js";
 import { describeTarget, discover, onceLogger } from "./discover.js";
 import { classify } from "./docker-errors.js";
 import { assertNotFenced } from "./fence.js";
+import { POLICY } from "./labels.js";
+import { carriedOut } from "./policy.js";
 import { ensureTag, revisionFor } from "./revisions.js";
 import { rollout } from "./rollout.js";
 import { sweepTags } from "./sweep.js";
@@ -85,6 +87,12 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
     const log = opts.log.child({ request_id: request.request_id, target: request.target_agent });
     // Checked again here, not only in validate(): time has passed and the target may have changed.
     const view = await prepare(request);
+    const carriedOutAs = carriedOut(view.policy, request.payload).action;
+    // Said first in every outcome's line: the agent asked for one action and got another.
+    const said = (detail: string) =>
+      carriedOutAs === request.payload.action
+        ? detail
+        : `${request.payload.action} carried out as a ${carriedOutAs} (${POLICY.redeploy}=${view.policy.redeploy}): ${detail}`;
     // Before building anything: a later deploy may have been at the target already.
     await assertNotFenced(
       view.policy.name,
@@ -109,7 +117,7 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
     const planned = await planDeploy(env, view, request);
     if (planned.kind === "build_failed") {
       log.warn({ detail: planned.detail }, "build failed");
-      return { state: "failed", detail: planned.detail, buildLog: planned.log };
+      return { state: "failed", detail: said(planned.detail), buildLog: planned.log, carriedOutAs };
     }
     if (view.repository !== undefined) {
       for (const t of planned.tags) {
@@ -141,17 +149,22 @@ export const createDockerSide = (opts: DockerSideOptions): DockerSide => {
     if (!result.ok) {
       return {
         state: result.restored ? "rolled_back" : "failed",
-        detail: result.detail,
+        detail: said(result.detail),
         healthLog: result.healthLog,
         revision: view.current?.rev,
+        carriedOutAs,
       };
     }
     const secs = ((clock() - started) / 1000).toFixed(1);
     return {
       state: "succeeded",
-      detail: `${planned.plan.what} of ${view.policy.name}: ${planned.plan.replicas} replica(s) at revision ${planned.revision} (${result.created} started, ${result.removed} retired, ${secs} s)`,
+      detail: said(
+        `${planned.plan.what} of ${view.policy.name}: ${planned.plan.replicas} replica(s) at revision ${planned.revision} (${result.created} started, ${result.removed} retired, ${secs} s)`,
+      ),
       revision: planned.revision,
       image: planned.image,
+      imageId: planned.imageId,
+      carriedOutAs,
     };
   };
 

@@ -22,6 +22,7 @@ export const POLICY = {
   buildDockerfile: "hypercode.build.dockerfile",
   budget: "hypercode.budget",
   surge: "hypercode.rollout.surge",
+  redeploy: "hypercode.redeploy",
 } as const;
 
 export const COMPOSE = {

@@ -1,6 +1,12 @@
 import { isAbsolute, normalize } from "node:path";
 import { parseDuration, parseRate, type Rate } from "../../shared/config/units.js";
-import { ACTIONS, type Action, MAX_REPLICAS, VARIABLE_NAME } from "../../shared/protocol/payload.js";
+import {
+  ACTIONS,
+  type Action,
+  type ImprovementPayload,
+  MAX_REPLICAS,
+  VARIABLE_NAME,
+} from "../../shared/protocol/payload.js";
 import { parseRepository } from "./image-ref.js";
 import { COMPOSE, labelValue, listLabel, POLICY } from "./labels.js";
 
@@ -28,7 +34,15 @@ export interface TargetPolicy {
    * all of them. `restart` ignores it: it goes one replica at a time.
    */
   readonly surge?: number;
+  /**
+   * What a `redeploy` without an image does: `recreate` the target from its current image (the
+   * default), or `rebuild` it from its build context, as the upstream HyperCode deployer did.
+   */
+  readonly redeploy: RedeployMode;
 }
+
+export const REDEPLOY_MODES = ["recreate", "rebuild"] as const;
+export type RedeployMode = (typeof REDEPLOY_MODES)[number];
 
 export type Labels = Record<string, string> | null | undefined;
 
@@ -157,6 +171,25 @@ const parseSurge = (labels: Labels): Parsed<number | undefined> => {
     : fail(POLICY.surge, `'${raw}' is neither 'all' nor a whole number from 1 to ${MAX_REPLICAS}`);
 };
 
+const parseRedeploy = (labels: Labels): Parsed<RedeployMode> => {
+  const raw = labelValue(labels, POLICY.redeploy);
+  if (raw === undefined) return { ok: true, value: "recreate" };
+  return (REDEPLOY_MODES as readonly string[]).includes(raw)
+    ? { ok: true, value: raw as RedeployMode }
+    : fail(POLICY.redeploy, `'${raw}' is neither ${REDEPLOY_MODES.map((m) => `'${m}'`).join(" nor ")}`);
+};
+
+/**
+ * The payload a request is carried out as. A `redeploy` without an image on a target labelled
+ * `hypercode.redeploy=rebuild` is a `rebuild` with no build args: what "redeploy" meant to the
+ * upstream HyperCode agents (build the service from its source again, then roll it out). With an
+ * image it stays a redeploy of that image: the agent said exactly what to run.
+ */
+export const carriedOut = (policy: TargetPolicy, payload: ImprovementPayload): ImprovementPayload =>
+  payload.action === "redeploy" && payload.image === undefined && policy.redeploy === "rebuild"
+    ? { action: "rebuild" }
+    : payload;
+
 /**
  * Reads a target's policy from the labels of one of its containers. Any malformed label disables
  * the target (the reason is logged): a typo must not silently widen or narrow what is allowed.
@@ -185,6 +218,8 @@ export const parsePolicy = (name: string, labels: Labels): Parsed<TargetPolicy> 
   if (!budget.ok) return budget;
   const surge = parseSurge(labels);
   if (!surge.ok) return surge;
+  const redeploy = parseRedeploy(labels);
+  if (!redeploy.ok) return redeploy;
   return {
     ok: true,
     value: {
@@ -200,6 +235,7 @@ export const parsePolicy = (name: string, labels: Labels): Parsed<TargetPolicy> 
       build: build.value,
       budget: budget.value,
       surge: surge.value,
+      redeploy: redeploy.value,
     },
   };
 };

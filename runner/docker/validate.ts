@@ -7,7 +7,7 @@ import type { Discovery } from "./discover.js";
 import { assertNoEscalation } from "./escalation.js";
 import { formatRef, parseImageRef } from "./image-ref.js";
 import { POLICY } from "./labels.js";
-import type { TargetPolicy } from "./policy.js";
+import { carriedOut, type TargetPolicy } from "./policy.js";
 import { rollbackTarget } from "./revisions.js";
 import { inspectImage, isServing, type TargetView } from "./target.js";
 import type { InspectedContainer } from "./types.js";
@@ -149,5 +149,18 @@ export const checkRequest = async (
     const clone = cloneSpec(view, view.base);
     for (const c of view.members.filter(isServing)) assertNoEscalation(c, clone, view.repository);
   }
-  await checkPayload(docker, view, request.payload);
+  // The rebuild rules apply to a redeploy carried out as a rebuild. `redeploy` being allowed is
+  // enough: the owner asked for this with hypercode.redeploy=rebuild, on the same containers and
+  // pinned like hypercode.actions, so listing `rebuild` too would add no consent, only a way to
+  // make the label do nothing.
+  const payload = carriedOut(policy, request.payload);
+  try {
+    await checkPayload(docker, view, payload);
+  } catch (err) {
+    if (payload === request.payload || !(err instanceof PolicyRefusal)) throw err;
+    throw new PolicyRefusal(
+      err.code,
+      `${action} on ${policy.name} is carried out as a ${payload.action} (${POLICY.redeploy}=rebuild), and ${err.message}`,
+    );
+  }
 };

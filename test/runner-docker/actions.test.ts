@@ -10,9 +10,11 @@ import {
   execIn,
   type Fixture,
   fetchVia,
+  lifecycleDuring,
   ROLLOUT_TIMEOUT_MS,
   requestFor,
   revisionOf,
+  sideFor as side,
   silentLog,
 } from "./support.js";
 
@@ -29,9 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.cleanup();
 });
-
-const side = (...names: string[]) =>
-  createDockerSide({ log: silentLog, allowlist: names, healthTimeoutMs: 20_000, settleMs: 500 });
 
 const ALL_ACTIONS = "restart,redeploy,rebuild,update_config,rollback,scale";
 
@@ -56,38 +55,6 @@ const target = async (
 };
 
 const get = (alias: string, path = "/") => fetchVia(fx, `${fx.repo}:v1`, alias, path);
-
-/**
- * The order in which the engine started (+) and stopped (-) the target's containers while `run`
- * ran: "+new" for a container that is still there at the end, "-old" for one that is gone.
- */
-const lifecycleDuring = async (name: string, run: () => Promise<{ state: string; detail: string }>) => {
-  const events = await fx.docker.getEvents({
-    filters: { type: ["container"], event: ["start", "die"], label: [`hypercode.target=${name}`] },
-  });
-  const seen: Array<{ action: string; id: string }> = [];
-  let buffered = "";
-  events.on("data", (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split("\n");
-    buffered = lines.pop() ?? "";
-    for (const line of lines.filter(Boolean)) {
-      const e = JSON.parse(line) as { Action: string; id: string };
-      seen.push({ action: e.Action, id: e.id });
-    }
-  });
-  try {
-    const outcome = await run();
-    expect(outcome.state, outcome.detail).toBe("succeeded");
-    const remaining = new Set((await containersOf(fx, name)).map((c) => c.Id));
-    const gone = () => seen.filter((e) => e.action === "die").length;
-    // The last stop has happened when run() returns; its event may still be on the way.
-    for (let i = 0; i < 50 && gone() < remaining.size; i++) await new Promise((r) => setTimeout(r, 100));
-    return seen.map((e) => `${e.action === "start" ? "+" : "-"}${remaining.has(e.id) ? "new" : "old"}`);
-  } finally {
-    (events as unknown as { destroy: () => void }).destroy();
-  }
-};
 
 describe("actions, each through deployer.deploy() against the real engine", {
   timeout: ROLLOUT_TIMEOUT_MS,
@@ -318,7 +285,7 @@ describe("how many replicas a rollout replaces at once", { timeout: ROLLOUT_TIME
     const { name } = await target("surge-all");
     const req = requestFor(name, { action: "redeploy", image: `${fx.repo}:v2` });
 
-    const order = await lifecycleDuring(name, () => side(name).deployer.deploy(deployContext(req)));
+    const order = await lifecycleDuring(fx, name, () => side(name).deployer.deploy(deployContext(req)));
 
     expect(order).toEqual(["+new", "+new", "-old", "-old"]);
   });
@@ -327,7 +294,7 @@ describe("how many replicas a rollout replaces at once", { timeout: ROLLOUT_TIME
     const { name } = await target("surge-one", 2, { "hypercode.rollout.surge": "1" });
     const req = requestFor(name, { action: "redeploy", image: `${fx.repo}:v2` });
 
-    const order = await lifecycleDuring(name, () => side(name).deployer.deploy(deployContext(req)));
+    const order = await lifecycleDuring(fx, name, () => side(name).deployer.deploy(deployContext(req)));
 
     expect(order).toEqual(["+new", "-old", "+new", "-old"]);
   });
@@ -336,7 +303,7 @@ describe("how many replicas a rollout replaces at once", { timeout: ROLLOUT_TIME
     const { name } = await target("surge-restart");
     const req = requestFor(name, { action: "restart" });
 
-    const order = await lifecycleDuring(name, () => side(name).deployer.deploy(deployContext(req)));
+    const order = await lifecycleDuring(fx, name, () => side(name).deployer.deploy(deployContext(req)));
 
     expect(order).toEqual(["+new", "-old", "+new", "-old"]);
   });

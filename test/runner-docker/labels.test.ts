@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatRef, parseImageRef, parseRepository } from "../../runner/docker/image-ref.js";
-import { parsePolicy, targetNameOf } from "../../runner/docker/policy.js";
+import { PINNED_LABELS } from "../../runner/docker/labels.js";
+import { carriedOut, parsePolicy, targetNameOf } from "../../runner/docker/policy.js";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 
@@ -68,6 +69,7 @@ describe("policy labels", () => {
         build: undefined,
         budget: undefined,
         surge: undefined,
+        redeploy: "recreate",
       },
     });
   });
@@ -86,6 +88,7 @@ describe("policy labels", () => {
       "hypercode.build.dockerfile": "docker/Dockerfile",
       "hypercode.budget": "5/hour",
       "hypercode.rollout.surge": "2",
+      "hypercode.redeploy": "rebuild",
       "com.docker.compose.project": "shop",
       "com.docker.compose.service": "web",
       "com.docker.compose.project.working_dir": "/srv/shop",
@@ -111,6 +114,7 @@ describe("policy labels", () => {
         build: { context: "/srv/web", dockerfile: "docker/Dockerfile" },
         budget: { limit: 5, windowMs: 3_600_000 },
         surge: 2,
+        redeploy: "rebuild",
       },
     });
   });
@@ -140,6 +144,8 @@ describe("policy labels", () => {
     ["hypercode.budget", "lots", /rate such as 5\/hour/],
     ["hypercode.rollout.surge", "0", /'all' nor a whole number from 1 to 32/],
     ["hypercode.rollout.surge", "half", /'all' nor a whole number/],
+    ["hypercode.redeploy", "build", /'build' is neither 'recreate' nor 'rebuild'/],
+    ["hypercode.redeploy", "Rebuild", /neither 'recreate' nor 'rebuild'/],
   ])("a malformed %s (%s) disables the target, naming the label", (label, value, why) => {
     const p = parsePolicy("web", { [label]: value });
     expect(p.ok).toBe(false);
@@ -147,6 +153,28 @@ describe("policy labels", () => {
       expect(p.reason).toContain(label);
       expect(p.reason).toMatch(why);
     }
+  });
+
+  it("hypercode.redeploy=rebuild makes a redeploy without an image a rebuild, and nothing else", () => {
+    const parsed = (value?: string) => {
+      const p = parsePolicy("web", value === undefined ? {} : { "hypercode.redeploy": value });
+      if (!p.ok) throw new Error(p.reason);
+      return p.value;
+    };
+    const rebuild = parsed("rebuild");
+    expect(parsed("recreate").redeploy).toBe("recreate");
+    expect(parsed().redeploy).toBe("recreate");
+    expect(carriedOut(rebuild, { action: "redeploy" })).toEqual({ action: "rebuild" });
+    expect(carriedOut(rebuild, { action: "redeploy", image: "web:v2" })).toEqual({
+      action: "redeploy",
+      image: "web:v2",
+    });
+    expect(carriedOut(rebuild, { action: "restart" })).toEqual({ action: "restart" });
+    expect(carriedOut(parsed("recreate"), { action: "redeploy" })).toEqual({ action: "redeploy" });
+    expect(carriedOut(parsed(), { action: "redeploy" })).toEqual({ action: "redeploy" });
+    // Taken from the container a new one replaces, never from an image: a rebuilt image cannot
+    // turn its target's redeploys into rebuilds, or back.
+    expect(PINNED_LABELS).toContain("hypercode.redeploy");
   });
 
   it("refuses a Dockerfile outside its context", () => {

@@ -60,6 +60,10 @@ export const ROLLOUT_TIMEOUT_MS = 180_000;
 
 export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
+/** A Docker side serving only the named targets, with short health waits. */
+export const sideFor = (...names: string[]) =>
+  createDockerSide({ log: silentLog, allowlist: names, healthTimeoutMs: 20_000, settleMs: 500 });
+
 /** A new Docker side for each attempt: a retry after a crash runs in another runner process, with no memory of the first. */
 export const freshSide = () => createDockerSide({ log: silentLog, healthTimeoutMs: 20_000, settleMs: 500 });
 
@@ -467,4 +471,40 @@ export const startLoadClient = async (
       await c.wait();
     },
   };
+};
+
+/**
+ * The order in which the engine started (+) and stopped (-) the target's containers while `run`
+ * ran: "+new" for a container that is still there at the end, "-old" for one that is gone.
+ */
+export const lifecycleDuring = async (
+  fx: Fixture,
+  name: string,
+  run: () => Promise<{ state: string; detail: string }>,
+) => {
+  const events = await fx.docker.getEvents({
+    filters: { type: ["container"], event: ["start", "die"], label: [`hypercode.target=${name}`] },
+  });
+  const seen: Array<{ action: string; id: string }> = [];
+  let buffered = "";
+  events.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines.filter(Boolean)) {
+      const e = JSON.parse(line) as { Action: string; id: string };
+      seen.push({ action: e.Action, id: e.id });
+    }
+  });
+  try {
+    const outcome = await run();
+    if (outcome.state !== "succeeded") throw new Error(`rollout ${outcome.state}: ${outcome.detail}`);
+    const remaining = new Set((await containersOf(fx, name)).map((c) => c.Id));
+    const gone = () => seen.filter((e) => e.action === "die").length;
+    // The last stop has happened when run() returns; its event may still be on the way.
+    for (let i = 0; i < 50 && gone() < remaining.size; i++) await new Promise((r) => setTimeout(r, 100));
+    return seen.map((e) => `${e.action === "start" ? "+" : "-"}${remaining.has(e.id) ? "new" : "old"}`);
+  } finally {
+    (events as unknown as { destroy: () => void }).destroy();
+  }
 };

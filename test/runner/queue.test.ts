@@ -180,6 +180,32 @@ describe("runner: outcomes", () => {
     expect(s.health_log).toBeUndefined();
   });
 
+  it("stores what a request was carried out as and the image id its new containers run", async () => {
+    const imageId = `sha256:${"ab".repeat(32)}`;
+    const deployer = new TestDeployer("runner-a", async (ctx) => {
+      await ctx.progress("building", "building test-agent:r2");
+      await ctx.progress("deploying", "starting 1 new container");
+      return {
+        state: "succeeded",
+        detail: "redeploy carried out as a rebuild (hypercode.redeploy=rebuild): rebuild of test-agent",
+        revision: "r2",
+        image: "test-agent:r2",
+        imageId,
+        carriedOutAs: "rebuild",
+      };
+    });
+    await startTestRunner(prefix, { deployer });
+    const r = newRequest({ action: "redeploy" });
+    await enqueue(client, prefix, r);
+    const s = await waitForState(client, prefix, r.request_id, "succeeded");
+    expect(s).toMatchObject({
+      action: "redeploy",
+      carried_out_as: "rebuild",
+      image_id: imageId,
+      image: "test-agent:r2",
+    });
+  });
+
   it("retries when the policy check itself fails for a transient reason, keeping the request queued", async () => {
     const deployer = new TestDeployer("runner-a");
     let checks = 0;

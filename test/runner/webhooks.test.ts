@@ -5,7 +5,7 @@ import { hashApiKey } from "../../shared/api-key.js";
 import { encodeStreamFields, type ImprovementRequest } from "../../shared/protocol/index.js";
 import { SIGNATURE_HEADER, verifyWebhook } from "../../shared/webhook.js";
 import { addAgent } from "../support/fixtures.js";
-import { type PerTest, perTestPrefix, sleep, startTestRunner } from "./support.js";
+import { type PerTest, perTestPrefix, sleep, startTestRunner, TestDeployer } from "./support.js";
 
 interface Received {
   headers: IncomingMessage["headers"];
@@ -73,7 +73,16 @@ describe("runner: signed completion webhooks", () => {
       "*",
       ...encodeStreamFields(request("coder-agent", `${receiver.base}hooks/done`, "wh-1")),
     );
-    await startTestRunner(t.prefix);
+    const imageId = `sha256:${"cd".repeat(32)}`;
+    const deployer = new TestDeployer("runner-a", async () => ({
+      state: "succeeded",
+      detail: "rolled out",
+      revision: "r1",
+      image: "test-agent:r1",
+      imageId,
+      carriedOutAs: "restart",
+    }));
+    await startTestRunner(t.prefix, { deployer });
     await until(() => receiver.received.length === 1);
 
     const got = receiver.received[0] as Received;
@@ -83,6 +92,10 @@ describe("runner: signed completion webhooks", () => {
       agent_id: "coder-agent",
       status: "succeeded",
       action: "restart",
+      revision: "r1",
+      image: "test-agent:r1",
+      image_id: imageId,
+      carried_out_as: "restart",
     });
     expect(got.headers["hypercode-delivery"]).toBe("wh-1:succeeded");
     const signature = got.headers[SIGNATURE_HEADER.toLowerCase()] as string;
