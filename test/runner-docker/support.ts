@@ -81,6 +81,18 @@ const follow = (docker: Dockerode, stream: NodeJS.ReadableStream) =>
     );
   });
 
+/**
+ * How patient the test image's HEALTHCHECK is. On a loaded two-core machine busybox's wget can
+ * take seconds to answer, and two failed tries made healthy replicas `unhealthy` (deploys then
+ * ended `failed`): a healthy image gets a start period, in which failures do not count and the
+ * first pass counts at once, a longer timeout and more retries. Images a test expects to fail keep
+ * the quick verdict the test waits for.
+ */
+const healthTiming = (o: ServiceOptions): string =>
+  o.unhealthy || o.failIfExists
+    ? "--interval=500ms --timeout=2s --retries=2"
+    : "--interval=500ms --timeout=5s --start-period=60s --retries=5";
+
 /** The service's Dockerfile: busybox httpd with a CGI that shows COLOR, a build arg baked into a file, and a graceful stop. */
 const dockerfile = (id: string, o: ServiceOptions) => {
   const url = o.unhealthy ? "http://127.0.0.1:9/" : "http://127.0.0.1:8080/";
@@ -94,7 +106,7 @@ const dockerfile = (id: string, o: ServiceOptions) => {
     "ARG GREETING=hello",
     `RUN ["/bin/busybox","sh","-c","echo \\"$GREETING\\" > /www/greeting.txt"]`,
     `LABEL hypercode.test=${id}`,
-    o.noHealthcheck ? "" : `HEALTHCHECK --interval=500ms --timeout=2s --retries=2 CMD [${check}]`,
+    o.noHealthcheck ? "" : `HEALTHCHECK ${healthTiming(o)} CMD [${check}]`,
     // On SIGTERM: stop listening, let requests in flight finish, exit: what a graceful server does.
     o.crashWith
       ? `ENTRYPOINT ["/bin/busybox","sh","-c","echo ${o.crashWith}; exit 3"]`

@@ -83,9 +83,13 @@ describe("zero downtime", () => {
     process.stdout.write(`\n[zero-downtime] ${line("rebuild + start-first rollout", rebuild)}\n`);
     process.stdout.write(`[zero-downtime] ${line("stop-then-start", stopStart)}\n`);
 
-    // Dense enough that a gap would be hit: with BuildKit the whole rebuild takes 1-2 s here, and
-    // 100 requests in it are one every 10-20 ms, while stop-then-start's outage lasts far longer.
-    expect(rebuild.requests).toBeGreaterThanOrEqual(100);
+    // Dense enough that a gap would be hit: an outage here lasts at least the old replicas' 300 ms
+    // grace plus a start, so one request per 100 ms on average, and enough of them that the rate
+    // means something, is what the assertion needs. A count would depend on the machine's speed
+    // (61 in a window on a loaded two-core machine, 100+ on an idle one); a rate does not.
+    const perSecond = rebuild.requests / (rebuild.ms / 1000);
+    expect(rebuild.requests).toBeGreaterThanOrEqual(20);
+    expect(perSecond, line("rebuild", rebuild)).toBeGreaterThanOrEqual(10);
     expect(rebuild.failures, rebuild.marks).toBe(0);
     // The same client does see an outage: the measurement is able to fail.
     expect(stopStart.failures, stopStart.marks).toBeGreaterThan(0);
