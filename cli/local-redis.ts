@@ -24,6 +24,12 @@ export interface LocalRedisOptions {
   dir?: string;
   appendfsync?: "always" | "everysec";
   port?: number;
+  /**
+   * Runs the server in a process group of its own, so that a Ctrl-C in the terminal (a SIGINT to
+   * the whole foreground group) does not reach it: the caller stops it, last, once its own
+   * clients have closed. Otherwise the clients see their server vanish and log connection errors.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export const findOnPath = (bin: string): string | undefined =>
@@ -77,12 +83,20 @@ export const startLocalRedis = async (opts: LocalRedisOptions = {}): Promise<Loc
   } else {
     args.push("--appendonly", "no");
   }
-  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], detached: opts.ownProcessGroup });
+  // Out of the terminal's reach, it must not outlive us if we exit without stopping it.
+  const orphanGuard = () => child.kill("SIGTERM");
+  if (opts.ownProcessGroup) process.once("exit", orphanGuard);
   let stderr = "";
   child.stderr?.on("data", (d) => {
     stderr += d;
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      process.off("exit", orphanGuard);
+      resolve();
+    }),
+  );
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`redis-server exited at start: ${stderr.trim()}`);
     if (await answersPing(port)) {

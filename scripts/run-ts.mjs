@@ -22,6 +22,8 @@ await build({
   packages: "external",
   outfile,
   sourcemap: "inline",
+  // Prose (bench/notes/*.md) is embedded as text, not kept as string literals in code.
+  loader: { ".md": "text" },
   logLevel: "error",
 });
 process.argv = [process.argv[0], entry, ...rest];

@@ -145,6 +145,21 @@ describe("hypercode up", () => {
     expect(isRunning(second.redisPid!)).toBe(false);
   });
 
+  it("stops its redis-server last on a terminal's Ctrl-C, so no client sees it vanish", async () => {
+    // Runner and intake both hold Redis connections; with the server in the terminal's process
+    // group it died with the Ctrl-C and they logged ioredis connection errors while closing.
+    const up = spawnCli(["up"], { cwd: tempDir(), env: { PORT: "0", RUNNER_PORT: "0" }, processGroup: true });
+    const result = finished(up);
+    const printed = parseUp(await waitForOutput(up, "stdout", /Press Ctrl-C to stop/));
+    expect(printed.redisPid).toBeGreaterThan(0);
+    process.kill(-(up.pid as number), "SIGINT");
+    const end = await result;
+    expect(end.code).toBe(0);
+    expect(end.stderr).not.toMatch(/ECONNREFUSED|Unhandled error event|redis-server shut down/);
+    expect(end.stderr).toMatch(/SIGINT: stopping\.\.\.\n[\s\S]*hypercode: stopped\.\n$/);
+    expect(isRunning(printed.redisPid!)).toBe(false);
+  });
+
   it("says how to install redis-server and exits 1 when it is not on the PATH", async () => {
     const cwd = tempDir();
     const r = await runCli(["up"], { cwd, env: { ...NO_DOCKER, PATH: tempDir(), PORT: "0" } });

@@ -15,7 +15,7 @@ export const LOCAL_REDIS_DIR = ".hypercode/redis";
 
 const startPrivateRedis = async (): Promise<LocalRedis> => {
   try {
-    return await startLocalRedis({ dir: resolve(LOCAL_REDIS_DIR) });
+    return await startLocalRedis({ dir: resolve(LOCAL_REDIS_DIR), ownProcessGroup: true });
   } catch (err) {
     if (err instanceof RedisServerMissingError) throw new CliError(err.message);
     throw err;
@@ -26,8 +26,9 @@ const startPrivateRedis = async (): Promise<LocalRedis> => {
 const whenRedisEnds = (redis: LocalRedis): Promise<{ exitCode: number; message: string }> =>
   new Promise((done) =>
     redis.process.once("exit", (code, signal) =>
-      // Redis exits 0 after a SIGINT/SIGTERM or SHUTDOWN: someone asked it to stop (a Ctrl-C in the
-      // terminal reaches it too). Anything else is a crash, and the intake cannot work without it.
+      // Redis exits 0 after a SIGTERM or SHUTDOWN: someone asked it to stop (not a Ctrl-C in the
+      // terminal: it has a process group of its own). Anything else is a crash, and the intake
+      // cannot work without it.
       code === 0
         ? done({ exitCode: EXIT.ok, message: "redis-server shut down: stopping..." })
         : done({

@@ -28,6 +28,8 @@ export interface CliOptions {
   /** Added to a bare environment (PATH and HOME only): nothing leaks in from the test's own. */
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Spawned as the leader of its own process group (spawnCli only). */
+  processGroup?: boolean;
 }
 
 const environment = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
@@ -47,6 +49,8 @@ export const spawnCli = (args: readonly string[], opts: CliOptions = {}): ChildP
     cwd: opts.cwd ?? ROOT,
     env: environment(opts.env),
     stdio: ["ignore", "pipe", "pipe"],
+    // A group of its own, as a shell gives a foreground job: a terminal's Ctrl-C is a SIGINT to it.
+    detached: opts.processGroup,
   });
   children.add(child);
   child.once("exit", () => children.delete(child));
