@@ -166,7 +166,7 @@ describe("an upstream HyperCode agent, unchanged, against the runner", { timeout
 
   it("a bare redeploy: the success event carries the agent's id and target, the target changed, nothing dead-lettered", async () => {
     const before = await containerIds();
-    const run = await agent(["--payload", '{"action": "redeploy"}']);
+    const run = await agent(["--payload", '{"action": "redeploy"}', "--type", "refactor", "--priority", "5"]);
     const { id, event } = outcome(run, "events:deployment:success");
     // The model's own serialisation: every upstream field, a naive timestamp, integer priority.
     expect(Object.keys(run.sent).sort()).toEqual(
@@ -201,6 +201,16 @@ describe("an upstream HyperCode agent, unchanged, against the runner", { timeout
     expect(after.filter((c) => before.includes(c))).toEqual([]);
     expect(await deadLettersOf(id)).toEqual([]);
     expect(await redis.hget(k.request(id), "state")).toBe("succeeded");
+    // Kept with the request: what the agent said about its change, in the runner's words.
+    const stored = JSON.parse((await redis.hget(k.request(id), "request")) as string);
+    expect(stored).toMatchObject({
+      request_id: id,
+      improvement_type: "refactor",
+      priority: "high",
+      files_changed: ["src/app.py"],
+      test_results: { passed: 12 },
+      timestamp: `${run.sent.timestamp}Z`,
+    });
     expect(runnerOut).toContain(`Processing improvement request: ${id} for ${name}`);
   });
 

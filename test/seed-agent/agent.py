@@ -13,10 +13,11 @@ the runner under test must use no KEY_PREFIX.
 
 Output (stdout, one JSON object a line): {"sent": <the payload it wrote>}, then
 {"channel": ..., "event": ...} for each event that names its id. Exit 0 once one came and
---linger seconds have passed; exit 2 with a message on stderr if none came within --timeout.
+--linger seconds have passed; exit 2 with a message on stderr if none came within --timeout
+(3 if Redis did not confirm the subscriptions).
 
 Run it with /usr/bin/python3: it needs Debian's python3-redis (redis.asyncio) and
-python3-pydantic (v1; v2 works too).
+python3-pydantic (v1, which is what Debian 12 ships; the model is written for v2 as well, untried).
 """
 
 import argparse
@@ -80,6 +81,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--payload", default='{"action": "redeploy"}', help="payload, as JSON")
     p.add_argument("--id", help="a fixed id (default: the model's uuid4)")
     p.add_argument("--agent-id", default="coder-agent")
+    p.add_argument("--type", default="performance", help="improvement_type")
+    p.add_argument("--priority", type=int, default=1, help="1 (low) to 5 (critical)")
     p.add_argument("--twice", action="store_true", help="XADD the same request twice (a retry)")
     p.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for an event")
     p.add_argument("--linger", type=float, default=0.0, help="seconds to keep listening after one")
@@ -95,9 +98,10 @@ async def main() -> int:
     fields = dict(
         agent_id=args.agent_id,
         target_agent=args.target,
-        improvement_type="performance",
+        improvement_type=args.type,
         description="Optimizing build settings",
         payload=json.loads(args.payload),
+        priority=args.priority,
         files_changed=["src/app.py"],
         test_results={"passed": 12},
     )
@@ -109,8 +113,13 @@ async def main() -> int:
     pubsub = r.pubsub()
     # Subscribed before submitting: pub/sub keeps nothing for a listener that comes late.
     await pubsub.subscribe(SUCCESS, FAILURE)
-    for _ in range(2):
-        await pubsub.get_message(timeout=5.0)  # the two subscribe confirmations
+    confirmed = 0
+    while confirmed < 2:
+        msg = await pubsub.get_message(timeout=10.0)
+        if msg is None:
+            print("agent.py: Redis did not confirm the subscriptions", file=sys.stderr)
+            return 3
+        confirmed += msg["type"] == "subscribe"
 
     emit({"sent": json.loads(req.model_dump_json())})
     await r.xadd("events:improvement_requested", {"payload": req.model_dump_json()})
