@@ -1,17 +1,17 @@
 import { type Keys, keys as keysFor } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
-import type { AgentRecord, ImprovementRequest, PublishedTarget } from "../shared/protocol/index.js";
+import type {
+  AgentRecord,
+  ImprovementRequest,
+  PublishedTarget,
+  Refusal,
+  RefusalOf,
+  ScriptReply,
+} from "../shared/protocol/index.js";
 import type { RedisPort } from "../shared/redis/port.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
 import type { PresentedKey } from "./auth.js";
 import type { IntakeConfig } from "./config.js";
-
-/** A refusal from a script: its code plus whatever the script said about it. */
-export interface Refusal {
-  ok: false;
-  error: string;
-  [extra: string]: unknown;
-}
 
 type Agent = Pick<
   AgentRecord,
@@ -19,21 +19,25 @@ type Agent = Pick<
 >;
 
 export type SubmitResult =
-  | {
-      ok: true;
-      replayed?: false;
-      request_id: string;
-      entry_id: string;
-      rate: { limit: number; remaining: number; reset_ms: number; window_ms: number };
-    }
-  | { ok: true; replayed: true; request_id: string; created_at: string }
-  | Refusal;
+  | ScriptReply<
+      {
+        replayed?: false;
+        request_id: string;
+        entry_id: string;
+        rate: { limit: number; remaining: number; reset_ms: number; window_ms: number };
+      },
+      "submit"
+    >
+  | { ok: true; replayed: true; request_id: string; created_at: string };
 
-export type AuthResult = { ok: true; agent: Agent } | Refusal;
-export type ReadRequestResult =
-  | { ok: true; status: Record<string, string>; events: Array<Record<string, string>> }
-  | Refusal;
-export type ReadTargetsResult = { ok: true; agent: Agent; targets: PublishedTarget[] } | Refusal;
+export type AuthResult = ScriptReply<{ agent: Agent }, "authenticate">;
+export type ReadRequestResult = ScriptReply<
+  { status: Record<string, string>; events: Array<Record<string, string>> },
+  "read_request"
+>;
+export type ReadTargetsResult = ScriptReply<{ agent: Agent; targets: PublishedTarget[] }, "read_targets">;
+/** What the intake may have to turn into a problem: any refusal of the scripts it runs. */
+export type IntakeRefusal = Refusal<RefusalOf<"submit" | "read_request" | "read_targets">>;
 
 export interface Submission {
   key: PresentedKey;

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { type Keys, RUNNER_GROUP } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
-import { fieldsToRecord } from "../shared/protocol/index.js";
+import { fieldsToRecord, type ScriptReply } from "../shared/protocol/index.js";
 import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
 import { compareIds } from "./stream-id.js";
@@ -128,14 +128,14 @@ export class StreamConsumer {
 
   /** Takes up again an entry left pending for a retry, if it is still ours. */
   async redeliver(id: string, counted: boolean): Promise<Delivery | undefined> {
-    const r = await runJsonScript<{ ok: boolean; fields?: string[]; deliveries?: number }>(
+    const r = await runJsonScript<ScriptReply<{ fields: string[]; deliveries: number }, "entry_redeliver">>(
       this.scripts,
       SCRIPTS.entry_redeliver,
       [this.stream],
       [RUNNER_GROUP, this.consumer, id, counted ? "1" : "0"],
     );
     if (!r.ok) return undefined;
-    return { id, fields: fieldsToRecord(asList<string>(r.fields)), deliveries: r.deliveries ?? 1 };
+    return { id, fields: fieldsToRecord(asList<string>(r.fields)), deliveries: r.deliveries };
   }
 
   /** Sets the idle time of entries still ours (0: a heartbeat); answers those no longer ours. */

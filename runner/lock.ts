@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
+import type { ScriptReply } from "../shared/protocol/index.js";
 import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import { runJsonScript } from "../shared/redis/run-script.js";
 import { LockLostError } from "./errors.js";
@@ -32,13 +33,13 @@ export class TargetLocks {
 
   async acquire(target: string): Promise<Acquired> {
     const token = `${this.runnerId}#${randomUUID()}`;
-    const r = await runJsonScript<{ ok: boolean; fence?: number; holder?: string }>(
+    const r = await runJsonScript<ScriptReply<{ fence: number }, "lock_acquire">>(
       this.scripts,
       SCRIPTS.lock_acquire,
       [this.keys.targetLock(target), this.keys.targetFence(target)],
       [token, this.ttlMs],
     );
-    if (!r.ok || r.fence === undefined) return { ok: false, holder: lockHolder(r.holder) };
+    if (!r.ok) return { ok: false, holder: lockHolder(r.holder as string | undefined) };
     const lock = new HeldLock(this.scripts, this.keys.targetLock(target), target, token, r.fence, this.ttlMs);
     lock.startRenewing(this.onRenewError);
     return { ok: true, lock };
@@ -78,7 +79,7 @@ export class HeldLock {
   /** Extends the lock; throws LockLostError if it is no longer this owner's. */
   async renew(): Promise<void> {
     if (this.lost.aborted) throw this.lost.reason;
-    const r = await runJsonScript<{ ok: boolean; holder?: string }>(
+    const r = await runJsonScript<ScriptReply<object, "lock_renew">>(
       this.scripts,
       SCRIPTS.lock_renew,
       [this.key],
@@ -88,7 +89,7 @@ export class HeldLock {
       this.renewedAt = Date.now();
       return;
     }
-    throw this.markLost(r.holder ? `${lockHolder(r.holder)} holds it now` : "it expired");
+    throw this.markLost(typeof r.holder === "string" ? `${lockHolder(r.holder)} holds it now` : "it expired");
   }
 
   /** Stops renewing and deletes the key if it is still this owner's. */

@@ -7,6 +7,8 @@ import {
   fingerprintText,
   type ImprovementRequest,
   isTerminal,
+  type Refusal,
+  type RefusalOf,
   type RequestState,
 } from "../shared/protocol/index.js";
 import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
@@ -26,7 +28,7 @@ export interface Move {
 
 export type MoveResult =
   | { ok: true; from: RequestState | null }
-  | { ok: false; error: "invalid_transition" | "not_found"; current?: RequestState };
+  | (Refusal<RefusalOf<"transition">> & { current?: RequestState });
 
 export interface StatusHead {
   readonly state?: RequestState;

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { agentIdOfKey, hashApiKey, operatorIdOfKey } from "../../shared/api-key.js";
-import type { Refusal } from "../intake-store.js";
+import type { Refusal } from "../../shared/protocol/index.js";
 
 /**
  * The dashboard's session is the operator key itself, in a cookie the page's scripts cannot read

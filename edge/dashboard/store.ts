@@ -1,8 +1,8 @@
 import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import { SCRIPTS } from "../../shared/lua/scripts.generated.js";
+import type { Refusal, RefusalOf, ScriptReply } from "../../shared/protocol/index.js";
 import type { RedisPort } from "../../shared/redis/port.js";
 import { runJsonScript } from "../../shared/redis/run-script.js";
-import type { Refusal } from "../intake-store.js";
 import { type DashboardData, type DashboardReply, toDashboardData } from "./data.js";
 import type { OperatorKey } from "./session.js";
 
@@ -11,8 +11,11 @@ const RECENT_REQUESTS = 25;
 const STATUS_ENTRIES_SCANNED = 1000;
 const EVENTS_PER_REQUEST = 50;
 
-export type SignInResult = { ok: true; operator: { operator_id: string; created_at: string } } | Refusal;
-export type DashboardResult = { ok: true; data: DashboardData } | Refusal;
+export type SignInResult = ScriptReply<
+  { operator: { operator_id: string; created_at: string } },
+  "operator_authenticate"
+>;
+export type DashboardResult = { ok: true; data: DashboardData } | Refusal<RefusalOf<"dashboard">>;
 
 /** The dashboard's reads: one script each, so a refresh is one round trip on any runtime. */
 export class DashboardStore {
@@ -34,7 +37,7 @@ export class DashboardStore {
   async read(key: OperatorKey, now: number): Promise<DashboardResult> {
     const k = this.keys;
     const requestPrefix = k.request("");
-    const reply = await runJsonScript<DashboardReply | Refusal>(
+    const reply = await runJsonScript<DashboardReply | Refusal<RefusalOf<"dashboard">>>(
       this.redis,
       SCRIPTS.dashboard,
       [k.operator(key.operatorId), k.requestStream, k.deadLetterStream, k.runners, k.targets, k.statusStream],

@@ -1,4 +1,4 @@
-import type { Refusal } from "../intake-store.js";
+import type { IntakeRefusal } from "../intake-store.js";
 import type { HttpProblem } from "./problem.js";
 import { problems } from "./problems.js";
 
@@ -15,7 +15,7 @@ export const rateLimitHeaders = (limit: number, remaining: number, resetMs: numb
 const list = (v: unknown): string => (Array.isArray(v) && v.length > 0 ? v.join(", ") : "none");
 
 /** What a script's refusal code means for the agent, as a problem it can act on. */
-export const refusalToProblem = (r: Refusal, target = "", action = ""): HttpProblem => {
+export const refusalToProblem = (r: IntakeRefusal, target = "", action = ""): HttpProblem => {
   switch (r.error) {
     case "unauthenticated":
       return problems.unauthenticated("the key is unknown or wrong");
@@ -95,6 +95,9 @@ export const refusalToProblem = (r: Refusal, target = "", action = ""): HttpProb
       );
     }
     default:
-      return problems.internal();
+      return unexpected(r.error);
   }
 };
+
+/** A code added to a script's union but not to the switch fails to compile here. */
+const unexpected = (_code: never): HttpProblem => problems.internal();

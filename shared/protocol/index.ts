@@ -3,6 +3,7 @@ export * from "./deployment-event.js";
 export * from "./fingerprint.js";
 export * from "./improvement-request.js";
 export * from "./payload.js";
+export * from "./refusal.js";
 export * from "./slug.js";
 export * from "./status.js";
 export * from "./stream-entry.js";
