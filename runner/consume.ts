@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { type Keys, RUNNER_GROUP } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
 import { fieldsToRecord, type ScriptReply } from "../shared/protocol/index.js";
-import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
+import type { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
 import { compareIds } from "./stream-id.js";
 
@@ -37,17 +37,18 @@ type ReadReply = [string, RawEntry[]][] | null;
  * use their own connection, so that heartbeats and lock renewals never wait behind them.
  */
 export class StreamConsumer {
-  private readonly scripts: IoredisAdapter;
+  private readonly redis: Redis;
   private blockingId: number | undefined;
   private reclaimCursor = "0-0";
 
   constructor(
-    private readonly redis: Redis,
+    /** The runner's one Redis port: scripts through it, stream commands on its client. */
+    private readonly scripts: IoredisAdapter,
     private readonly blocking: Redis,
     private readonly keys: Keys,
     readonly consumer: string,
   ) {
-    this.scripts = new IoredisAdapter(redis);
+    this.redis = scripts.client;
     // A reconnect is a new client with a new id; CLIENT UNBLOCK must name the current one.
     blocking.on("close", () => {
       this.blockingId = undefined;

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
 import type { ScriptReply } from "../shared/protocol/index.js";
-import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
+import type { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import { runJsonScript } from "../shared/redis/run-script.js";
 import { LockLostError } from "./errors.js";
 import { Every } from "./every.js";
@@ -19,17 +18,13 @@ export type Acquired = { ok: true; lock: HeldLock } | { ok: false; holder: strin
  * deployer so that work done under an expired lock can be told from the current holder's.
  */
 export class TargetLocks {
-  private readonly scripts: IoredisAdapter;
-
   constructor(
-    redis: Redis,
+    private readonly scripts: IoredisAdapter,
     private readonly keys: Keys,
     private readonly runnerId: string,
     private readonly ttlMs: number,
     private readonly onRenewError: (err: unknown) => void,
-  ) {
-    this.scripts = new IoredisAdapter(redis);
-  }
+  ) {}
 
   async acquire(target: string): Promise<Acquired> {
     const token = `${this.runnerId}#${randomUUID()}`;

@@ -1,13 +1,12 @@
-import type { Redis } from "ioredis";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
 import { type PublishedTarget, publishedTarget } from "../shared/protocol/index.js";
-import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
+import type { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import { runJsonScript } from "../shared/redis/run-script.js";
 import type { TargetCatalog } from "./ports.js";
 
 export interface PublishDeps {
-  readonly redis: Redis;
+  readonly redis: IoredisAdapter;
   readonly keys: Keys;
   readonly catalog: TargetCatalog;
   readonly runnerId: string;
@@ -49,7 +48,7 @@ export const publishTargets = async (deps: PublishDeps): Promise<PublishedTarget
     targets: published.map((p) => p.target),
   };
   await runJsonScript(
-    new IoredisAdapter(deps.redis),
+    deps.redis,
     SCRIPTS.targets_publish,
     [deps.keys.targets, deps.keys.runners],
     [deps.runnerId, now, JSON.stringify(record), ...published.flatMap((p) => [p.target, JSON.stringify(p)])],

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { keys as keyNames } from "../shared/keys.js";
+import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import type { RunnerConfig } from "./config.js";
 import { type Delivery, StreamConsumer } from "./consume.js";
 import { DeploymentEvents } from "./deployment-events.js";
@@ -60,11 +61,13 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     enableOfflineQueue: true,
     lazyConnect: true,
   });
-  const consumer = new StreamConsumer(redis, blocking, keys, config.runnerId);
+  // The one port every part runs its scripts through (its client for plain stream commands).
+  const store = new IoredisAdapter(redis);
+  const consumer = new StreamConsumer(store, blocking, keys, config.runnerId);
   const webhooks = new WebhookNotifier({ redis, keys, log, clock });
   const events = new DeploymentEvents({ redis, keys, log });
   const status = new StatusStore(
-    redis,
+    store,
     keys,
     { ttlMs: config.statusTtlMs, streamMaxLen: config.statusStreamMaxLen },
     clock,
@@ -94,7 +97,7 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     consumer,
     status,
     deployer: deps.deployer,
-    locks: new TargetLocks(redis, keys, config.runnerId, config.lockTtlMs, (err) =>
+    locks: new TargetLocks(store, keys, config.runnerId, config.lockTtlMs, (err) =>
       log.warn({ err }, "could not renew a target lock"),
     ),
     heartbeat,
@@ -116,7 +119,7 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     config.publishIntervalMs,
     async () => {
       await publishTargets({
-        redis,
+        redis: store,
         keys,
         catalog: deps.catalog,
         runnerId: config.runnerId,

@@ -11,7 +11,7 @@ import {
   type RefusalOf,
   type RequestState,
 } from "../shared/protocol/index.js";
-import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
+import type { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import type { RedisArg } from "../shared/redis/port.js";
 import { runJsonScript } from "../shared/redis/run-script.js";
 
@@ -64,17 +64,17 @@ export const recordFields = (request: ImprovementRequest, entryId: string): Reco
  * machine, and appends the move to the status stream and the request's timeline, in one step.
  */
 export class StatusStore {
-  private readonly scripts: IoredisAdapter;
+  private readonly redis: Redis;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly scripts: IoredisAdapter,
     private readonly keys: Keys,
     private readonly opts: StatusOptions,
     private readonly clock: () => number,
     /** Told of every move into a final state (webhooks hang off it). */
     private readonly onFinal: (requestId: string, state: RequestState) => void = () => {},
   ) {
-    this.scripts = new IoredisAdapter(redis);
+    this.redis = scripts.client;
   }
 
   /** For moves made outside `move()` (inside a MULTI): announces that a request is finished. */

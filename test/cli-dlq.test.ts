@@ -31,7 +31,12 @@ const setup = async () => {
   const prefix = freshPrefix();
   prefixes.push(prefix);
   const k = keys(prefix);
-  const status = new StatusStore(client, k, { ttlMs: 600_000, streamMaxLen: 10_000 }, Date.now);
+  const status = new StatusStore(
+    new IoredisAdapter(client),
+    k,
+    { ttlMs: 600_000, streamMaxLen: 10_000 },
+    Date.now,
+  );
   await client.xgroup("CREATE", k.requestStream, RUNNER_GROUP, "0", "MKSTREAM");
   const env = { REDIS_URL: redisUrl(), KEY_PREFIX: prefix };
   const cli = (...args: string[]) => runCli(["dlq", ...args], { env });

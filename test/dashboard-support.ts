@@ -27,7 +27,7 @@ export const revokeOperator = async (client: Redis, prefix: string, id: string):
 /** Publishes targets and a runner record through the runner's own publishing code. */
 export const publishAsRunner = (client: Redis, prefix: string, runnerId: string, targets: Target[]) =>
   publishTargets({
-    redis: client,
+    redis: new IoredisAdapter(client),
     keys: keys(prefix),
     catalog: { list: async () => targets },
     runnerId,

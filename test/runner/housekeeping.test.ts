@@ -5,6 +5,7 @@ import { PermanentError } from "../../runner/errors.js";
 import { trimStream } from "../../runner/trim.js";
 import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import { publishedTarget } from "../../shared/protocol/index.js";
+import { IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
 import {
   enqueue,
   newGate,
@@ -32,7 +33,7 @@ describe("trimming the request stream", () => {
     await client.xgroup("CREATE", k.requestStream, RUNNER_GROUP, "0");
     await readAs(client, k, "dead-runner", 3);
     await client.xack(k.requestStream, RUNNER_GROUP, "1000-0", "3000-0");
-    const consumer = new StreamConsumer(client, client, k, "trimmer");
+    const consumer = new StreamConsumer(new IoredisAdapter(client), client, k, "trimmer");
     const retention = 60_000;
 
     // 2000-0 is still pending: the cut stops there, so 3000-0 (acked but after it) stays too.

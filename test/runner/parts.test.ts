@@ -11,6 +11,7 @@ import { coalesceKey, pickCoalesced } from "../../runner/plan.js";
 import { ConfigError } from "../../shared/config/parse.js";
 import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import type { ImprovementPayload } from "../../shared/protocol/index.js";
+import { IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
 import { newRequest, perTestPrefix, readAs, sleep, waitFor } from "./support.js";
 
 describe("runner config", () => {
@@ -170,8 +171,8 @@ describe("Redis parts", () => {
 
   it("a target lock: one holder, growing fences, renewed and released only by its owner", async () => {
     const errors: unknown[] = [];
-    const a = new TargetLocks(client, k, "runner-a", 500, (e) => errors.push(e));
-    const b = new TargetLocks(client, k, "runner-b", 500, (e) => errors.push(e));
+    const a = new TargetLocks(new IoredisAdapter(client), k, "runner-a", 500, (e) => errors.push(e));
+    const b = new TargetLocks(new IoredisAdapter(client), k, "runner-b", 500, (e) => errors.push(e));
     const first = await a.acquire("api");
     if (!first.ok) throw new Error("runner-a should get the free lock");
     expect(await b.acquire("api")).toEqual({ ok: false, holder: "runner-a" });
@@ -192,7 +193,7 @@ describe("Redis parts", () => {
   });
 
   it("a lock that expired and was taken over aborts its old holder's signal", async () => {
-    const a = new TargetLocks(client, k, "runner-a", 300, () => undefined);
+    const a = new TargetLocks(new IoredisAdapter(client), k, "runner-a", 300, () => undefined);
     const first = await a.acquire("api");
     if (!first.ok) throw new Error("lock should be free");
     await client.set(k.targetLock("api"), "runner-b#x", "PX", 10_000); // as if it had expired and been taken
@@ -207,8 +208,8 @@ describe("Redis parts", () => {
     const id = (await client.xadd(k.requestStream, "*", "payload", "{}")) as string;
     await client.xgroup("CREATE", k.requestStream, RUNNER_GROUP, "0");
     await readAs(client, k, "runner-a", 1);
-    const a = new StreamConsumer(client, client, k, "runner-a");
-    const b = new StreamConsumer(client, client, k, "runner-b");
+    const a = new StreamConsumer(new IoredisAdapter(client), client, k, "runner-a");
+    const b = new StreamConsumer(new IoredisAdapter(client), client, k, "runner-b");
     expect(await a.touch([id])).toEqual([]);
 
     await client.xclaim(k.requestStream, RUNNER_GROUP, "runner-b", 0, id);
