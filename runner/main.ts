@@ -4,7 +4,7 @@ import { type Logger, pino } from "pino";
 import { ConfigError } from "../shared/config/parse.js";
 import { createIoredisClient } from "../shared/redis/ioredis-adapter.js";
 import { parseRunnerConfig, type RunnerConfig } from "./config.js";
-import { createDockerSide } from "./docker/index.js";
+import { createDockerSide } from "./docker/docker-side.js";
 import { createRunner, type Runner } from "./runner.js";
 import { stopOnSignals } from "./signals.js";
 

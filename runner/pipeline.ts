@@ -1,17 +1,17 @@
 import type { Logger } from "pino";
 import { decodeStreamEntry, type ImprovementRequest } from "../shared/protocol/index.js";
+import { admit } from "./admit.js";
 import { backoffMs } from "./backoff.js";
+import { pickCoalesced } from "./coalesce.js";
 import type { RunnerConfig } from "./config.js";
 import type { Delivery, StreamConsumer } from "./consume.js";
 import { execute, type Job } from "./execute.js";
 import type { Heartbeat } from "./heartbeat.js";
 import type { TargetLocks } from "./lock.js";
-import { pickCoalesced } from "./plan.js";
 import type { Deployer } from "./ports.js";
 import type { Reporter } from "./report.js";
 import type { RetrySchedule } from "./schedule.js";
 import type { StatusStore } from "./status.js";
-import { validate } from "./validate.js";
 
 export interface PipelineDeps {
   readonly config: RunnerConfig;
@@ -33,7 +33,7 @@ export interface PipelineDeps {
 const COALESCE_SCAN = 1000;
 
 /**
- * One delivery, start to end: validate → (lock) → plan (coalesce) → execute → report. While it is
+ * One delivery, start to end: admit → (lock) → coalesce → execute → report. While it is
  * here, and while it waits for a retry afterwards, the heartbeat keeps the entry ours.
  */
 export const handleDelivery = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
@@ -55,7 +55,7 @@ export const handleDelivery = async (d: Delivery, deps: PipelineDeps): Promise<v
 
 const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
   const { report } = deps;
-  const verdict = await validate(d, {
+  const verdict = await admit(d, {
     status: deps.status,
     deployer: deps.deployer,
     maxDeliveries: deps.config.maxDeliveries,

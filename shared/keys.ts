@@ -49,8 +49,6 @@ export const keys = (prefix = "") => ({
   /** String: the deploy lock of a target, and its fencing counter. */
   targetLock: (target: string) => `${prefix}hypercode:lock:${target}`,
   targetFence: (target: string) => `${prefix}hypercode:fence:${target}`,
-  /** List/hash: a target's revision history, for rollback. */
-  targetRevisions: (target: string) => `${prefix}hypercode:revisions:${target}`,
   /** Hash: runner id -> heartbeat JSON. */
   runners: `${prefix}hypercode:runners`,
 });

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRunnerConfig } from "../runner/config.js";
-import { createDockerSide } from "../runner/docker/index.js";
+import { createDockerSide } from "../runner/docker/docker-side.js";
 import { createRunner, type Runner } from "../runner/runner.js";
 import { keys } from "../shared/keys.js";
 import {

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createDockerSide } from "../../runner/docker/index.js";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import {
   buildContext,
   containersOf,

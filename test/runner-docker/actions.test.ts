@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../runner/docker/index.js";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import { STATE } from "../../runner/docker/labels.js";
 import { revisionFor } from "../../runner/docker/revisions.js";
 import {

@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../runner/docker/index.js";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import {
   createFixture,
   deployContext,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import { assertNoEscalation } from "../../runner/docker/escalation.js";
 import { parseRepository } from "../../runner/docker/image-ref.js";
-import { createDockerSide } from "../../runner/docker/index.js";
 import { deriveSpec, type Spec, type SpecChange } from "../../runner/docker/spec.js";
 import type { InspectedContainer, InspectedImage } from "../../runner/docker/types.js";
 import { PolicyRefusal } from "../../runner/errors.js";

@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../runner/docker/index.js";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import { PolicyRefusal } from "../../runner/errors.js";
 import type { ImprovementPayload } from "../../shared/protocol/index.js";
 import {

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../runner/docker/index.js";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import { BUILT } from "../../runner/docker/labels.js";
 import { PolicyRefusal } from "../../runner/errors.js";
 import type { DeployOutcome } from "../../runner/ports.js";

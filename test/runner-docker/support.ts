@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Dockerode from "dockerode";
 import { pino } from "pino";
-import { createDockerSide } from "../../runner/docker/index.js";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import { STATE } from "../../runner/docker/labels.js";
 import type { DeployContext, ProgressState } from "../../runner/ports.js";
 import type { ImprovementPayload, ImprovementRequest } from "../../shared/protocol/index.js";

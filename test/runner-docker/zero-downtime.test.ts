@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../runner/docker/index.js";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import {
   containersOf,
   createFixture,

@@ -1,13 +1,13 @@
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../../runner/backoff.js";
+import { coalesceKey, pickCoalesced } from "../../runner/coalesce.js";
 import { parseRunnerConfig } from "../../runner/config.js";
 import { StreamConsumer } from "../../runner/consume.js";
 import { LockLostError } from "../../runner/errors.js";
 import { Every } from "../../runner/every.js";
 import { Heartbeat } from "../../runner/heartbeat.js";
 import { TargetLocks } from "../../runner/lock.js";
-import { coalesceKey, pickCoalesced } from "../../runner/plan.js";
 import { ConfigError } from "../../shared/config/parse.js";
 import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import type { ImprovementPayload } from "../../shared/protocol/index.js";

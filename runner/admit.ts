@@ -28,7 +28,7 @@ export type Verdict =
   | { kind: "error"; request: ImprovementRequest; error: unknown }
   | { kind: "valid"; request: ImprovementRequest; state: RequestState; direct: boolean };
 
-export interface ValidateDeps {
+export interface AdmitDeps {
   readonly status: StatusStore;
   readonly deployer: Deployer;
   readonly maxDeliveries: number;
@@ -44,7 +44,7 @@ const describeIssues = (issues: { path: PropertyKey[]; message: string }[] = [])
  * Decodes the entry with the shared schema and checks it against the target's policy again:
  * Redis is not a trust boundary, anything could have written the entry.
  */
-export const validate = async (d: Delivery, deps: ValidateDeps): Promise<Verdict> => {
+export const admit = async (d: Delivery, deps: AdmitDeps): Promise<Verdict> => {
   const decoded = decodeStreamEntry(d.id, d.fields);
   if (!decoded.ok) {
     const issues = describeIssues(decoded.issues);

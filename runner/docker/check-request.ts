@@ -1,12 +1,12 @@
 import type Dockerode from "dockerode";
 import type { ImprovementPayload, ImprovementRequest } from "../../shared/protocol/index.js";
 import { PolicyRefusal } from "../errors.js";
-import { cloneSpec } from "./actions.js";
 import { buildSource } from "./compose.js";
 import type { Discovery } from "./discover.js";
 import { assertNoEscalation } from "./escalation.js";
 import { formatRef, parseImageRef } from "./image-ref.js";
 import { POLICY } from "./labels.js";
+import { cloneSpec } from "./plan-deploy.js";
 import { carriedOut, type TargetPolicy } from "./policy.js";
 import { rollbackTarget } from "./revisions.js";
 import { inspectImage, isServing, type TargetView } from "./target.js";
