@@ -118,6 +118,7 @@ describe("hypercode operators (the CLI, in process)", () => {
       invocation: "hypercode",
       out: (t) => out.push(t),
       err: (t) => err.push(t),
+      readStdin: async () => "",
     });
     return { code, stdout: out.join("\n"), stderr: err.join("\n") };
   };
