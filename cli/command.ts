@@ -1,13 +1,15 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { UsageError } from "./errors.js";
 
-/** What a command gets from the process: its environment and where to write. */
+/** What a command gets from the process: its environment, where to write and what to read. */
 export interface Context {
   readonly env: Record<string, string | undefined>;
   /** How to run hypercode again from here (`npx hypercode`, `node bin/hypercode.mjs`), for printed commands. */
   readonly invocation: string;
   out(text: string): void;
   err(text: string): void;
+  /** Standard input as UTF-8 to its end, or undefined once it is longer than `maxBytes`. */
+  readStdin(maxBytes: number): Promise<string | undefined>;
 }
 
 export interface Command {

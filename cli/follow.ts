@@ -8,6 +8,7 @@ import {
   IntakeProblemError,
   IntakeUnreachableError,
 } from "./intake-client.js";
+import { printable } from "./printable.js";
 import type { SseEvent } from "./sse.js";
 
 /** One transition as the live feed reports it. */
@@ -132,8 +133,10 @@ export const followRequest = async (
 
 /** One line per transition, for people: time, state, what happened. */
 export const formatTransition = (t: { at?: string; status: string; detail?: string | null }): string =>
-  `${t.at ?? ""}  ${t.status.padEnd(13)}  ${t.detail ?? ""}`.trimEnd();
+  printable(`${t.at ?? ""}  ${t.status.padEnd(13)}  ${t.detail ?? ""}`.trimEnd());
 
 /** What a followed request's end means, in one line, for a request that did not succeed. */
 export const describeEnding = (e: Ending): string =>
-  `request ${e.requestId} ended ${e.state}${e.detail ? `: ${e.detail}` : ""} (see 'hypercode status ${e.requestId}')`;
+  printable(
+    `request ${e.requestId} ended ${e.state}${e.detail ? `: ${e.detail}` : ""} (see 'hypercode status ${e.requestId}')`,
+  );

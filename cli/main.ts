@@ -12,6 +12,7 @@ import { targetsCommand } from "./commands/targets.js";
 import { upCommand } from "./commands/up.js";
 import { CliError, EXIT, UsageError } from "./errors.js";
 import { invocation } from "./invocation.js";
+import { readBounded } from "./read-bounded.js";
 
 /** Every command; `hypercode --help` lists them in this order. */
 export const COMMANDS: readonly Command[] = [
@@ -121,6 +122,7 @@ export const main = async (
     invocation: invocation(),
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
+    readStdin: (maxBytes) => readBounded(process.stdin, maxBytes),
   },
 ): Promise<number> => {
   try {

@@ -7,12 +7,15 @@ import {
   improvementSubmission,
 } from "../shared/protocol/index.js";
 import { UsageError } from "./errors.js";
+import { printable } from "./printable.js";
+
+export const DEFAULT_TYPE = "performance";
 
 /** What `hypercode submit` was given, before it is a request. */
 export interface SubmitFlags {
   target?: string;
   action?: string;
-  type: string;
+  type?: string;
   description?: string;
   buildArgs: readonly string[];
   noCache: boolean;
@@ -21,6 +24,10 @@ export interface SubmitFlags {
   image?: string;
   revision?: string;
   replicas?: string;
+  id?: string;
+  priority?: string;
+  files: readonly string[];
+  testResults?: string;
 }
 
 /** Which action each payload option belongs to. */
@@ -35,12 +42,28 @@ const ACTION_OF: Record<string, Action> = {
 };
 
 /** The option a schema path came from, so a problem is reported in the words the user typed. */
-const optionOf = (path: readonly PropertyKey[]): string => {
+const optionOf = (path: readonly PropertyKey[], flags: SubmitFlags): string => {
   const [first, second, third] = path.map(String);
-  if (first === "target_agent") return "--target";
-  if (first === "improvement_type") return "--type";
-  if (first === "description") return "--description";
-  if (first !== "payload") return first ?? "(request)";
+  switch (first) {
+    case "target_agent":
+      return "--target";
+    case "improvement_type":
+      return "--type";
+    case "description":
+    case "id":
+    case "priority":
+      return `--${first}`;
+    case "test_results":
+      return "--test-results";
+    case "files_changed": {
+      const name = second === undefined ? undefined : flags.files[Number(second)];
+      return name === undefined ? "--file" : `--file '${printable(name)}'`;
+    }
+    case "payload":
+      break;
+    default:
+      return first ?? "(request)";
+  }
   switch (second) {
     case "build_args":
       return third === undefined ? "--build-arg" : `--build-arg ${third}`;
@@ -56,12 +79,13 @@ const optionOf = (path: readonly PropertyKey[]): string => {
   }
 };
 
-const issueLines = (error: z.ZodError): string[] =>
+/** Each schema problem on a line of its own, under the name `where` gives its path; printable. */
+const issueLines = (error: z.ZodError, where: (path: readonly PropertyKey[]) => string): string[] =>
   error.issues.map((issue) => {
     // A record key that fails its own schema reports the reason one level down.
     const message =
       issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-    return `${optionOf(issue.path)}: ${message}`;
+    return printable(`${where(issue.path)}: ${message}`);
   });
 
 /** `K=V` options into a record; every malformed or repeated one is a problem. */
@@ -87,12 +111,13 @@ const pairs = (option: string, given: readonly string[], problems: string[]): Re
 export const buildSubmission = (flags: SubmitFlags): ImprovementSubmission => {
   const problems: string[] = [];
   const action = flags.action;
+  const type = flags.type ?? DEFAULT_TYPE;
   if (flags.target === undefined) problems.push("missing --target <target>");
   if (action === undefined) problems.push(`missing --action <action> (one of ${ACTIONS.join(", ")})`);
   else if (!(ACTIONS as readonly string[]).includes(action))
     problems.push(`unknown --action '${action}': choose from ${ACTIONS.join(", ")}`);
-  if (!(IMPROVEMENT_TYPES as readonly string[]).includes(flags.type.toLowerCase()))
-    problems.push(`unknown --type '${flags.type}': choose from ${IMPROVEMENT_TYPES.join(", ")}`);
+  if (!(IMPROVEMENT_TYPES as readonly string[]).includes(type.toLowerCase()))
+    problems.push(`unknown --type '${type}': choose from ${IMPROVEMENT_TYPES.join(", ")}`);
 
   const given: Record<string, boolean> = {
     "--build-arg": flags.buildArgs.length > 0,
@@ -116,7 +141,10 @@ export const buildSubmission = (flags: SubmitFlags): ImprovementSubmission => {
     if (name in env) problems.push(`--env ${name} and --unset-env ${name} contradict each other`);
     env[name] = null;
   }
-  if (problems.length > 0) throw new UsageError(problems.join("\n"), "submit");
+  const testResults =
+    flags.testResults === undefined ? undefined : jsonOf("--test-results", flags.testResults);
+  if (testResults && !testResults.ok) problems.push(testResults.problem);
+  if (problems.length > 0) throw new UsageError(problems.map((p) => printable(p)).join("\n"), "submit");
 
   const payload: Record<string, unknown> = { action };
   if (action === "rebuild") {
@@ -126,16 +154,84 @@ export const buildSubmission = (flags: SubmitFlags): ImprovementSubmission => {
   if (action === "update_config") payload.env = env;
   if (flags.image !== undefined) payload.image = flags.image;
   if (flags.revision !== undefined) payload.revision = flags.revision;
-  // A number only if it reads as one, so '3x' is refused rather than read as 3.
-  if (flags.replicas !== undefined)
-    payload.replicas = /^\s*-?\d+\s*$/.test(flags.replicas) ? Number(flags.replicas) : flags.replicas;
+  if (flags.replicas !== undefined) payload.replicas = numberIfWhole(flags.replicas);
 
   const parsed = improvementSubmission.safeParse({
     target_agent: flags.target,
-    improvement_type: flags.type,
+    improvement_type: type,
     description: flags.description ?? `${action} ${flags.target} (hypercode submit)`,
     payload,
+    ...(flags.id === undefined ? {} : { id: flags.id }),
+    // 1 to 5 as the upstream number (the schema maps it to its word), anything else as typed.
+    ...(flags.priority === undefined ? {} : { priority: numberIfWhole(flags.priority) }),
+    ...(flags.files.length === 0 ? {} : { files_changed: flags.files }),
+    ...(testResults?.ok ? { test_results: testResults.value } : {}),
   });
-  if (!parsed.success) throw new UsageError(issueLines(parsed.error).join("\n"), "submit");
+  if (!parsed.success)
+    throw new UsageError(issueLines(parsed.error, (path) => optionOf(path, flags)).join("\n"), "submit");
   return parsed.data;
+};
+
+/** The options that describe the request, as typed, when given: `--body` replaces them all. */
+const requestOptionsGiven = (flags: SubmitFlags): string[] => {
+  const given: [string, boolean][] = [
+    ["--target", flags.target !== undefined],
+    ["--action", flags.action !== undefined],
+    ["--type", flags.type !== undefined],
+    ["--description", flags.description !== undefined],
+    ["--build-arg", flags.buildArgs.length > 0],
+    ["--no-cache", flags.noCache],
+    ["--env", flags.env.length > 0],
+    ["--unset-env", flags.unsetEnv.length > 0],
+    ["--image", flags.image !== undefined],
+    ["--revision", flags.revision !== undefined],
+    ["--replicas", flags.replicas !== undefined],
+    ["--id", flags.id !== undefined],
+    ["--priority", flags.priority !== undefined],
+    ["--file", flags.files.length > 0],
+    ["--test-results", flags.testResults !== undefined],
+  ];
+  return given.filter(([, isGiven]) => isGiven).map(([option]) => option);
+};
+
+/**
+ * The request `--body` holds (an upstream agent's `model_dump_json()`, a saved request), checked
+ * with the same schema, each problem named by its field in the body. Options that describe the
+ * request are refused beside it rather than merged: which of the two would win (does --env add to
+ * the body's variables or replace them?) is a guess, and a wrong guess deploys something else.
+ */
+export const submissionFromBody = async (
+  flags: SubmitFlags,
+  read: () => Promise<string>,
+): Promise<ImprovementSubmission> => {
+  // Before reading: a mistake must not wait for standard input first.
+  const beside = requestOptionsGiven(flags);
+  if (beside.length > 0)
+    throw new UsageError(
+      `--body is the whole request: ${beside.join(", ")} cannot be given with it (change the body, or leave --body out)`,
+      "submit",
+    );
+  const json = jsonOf("--body", await read());
+  if (!json.ok) throw new UsageError(printable(json.problem), "submit");
+  const parsed = improvementSubmission.safeParse(json.value);
+  if (!parsed.success) {
+    const where = (path: readonly PropertyKey[]) =>
+      path.length === 0 ? "--body" : `--body ${path.join(".")}`;
+    throw new UsageError(issueLines(parsed.error, where).join("\n"), "submit");
+  }
+  return parsed.data;
+};
+
+/** A number only if it reads as a whole one, so '3x' is refused rather than read as 3. */
+const numberIfWhole = (text: string): string | number => (/^\s*-?\d+\s*$/.test(text) ? Number(text) : text);
+
+const jsonOf = (
+  option: string,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; problem: string } => {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, problem: `${option} is not JSON: ${(err as Error).message}` };
+  }
 };

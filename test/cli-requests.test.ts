@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +20,7 @@ import { addAgent, publishTarget, transition, uniqueName } from "./support/fixtu
 import type { RunningIntake } from "./support/intake-runtime.js";
 import { startNodeTestIntake } from "./support/node-intake.js";
 import { deletePrefix, freshPrefix, redisUrl, testClient } from "./support/redis.js";
+import { expectSubmitRefusals, type SubmitRefusal } from "./support/submit-refusals.js";
 
 /**
  * `hypercode submit | status | watch | targets`: the real, built CLI against a real Node intake
@@ -181,20 +182,7 @@ describe("hypercode submit", () => {
   });
 
   describe("checks the request before sending it", () => {
-    let server: Server;
-    let url: string;
-    let received = 0;
-    beforeAll(async () => {
-      server = createServer((_, res) => {
-        received++;
-        res.end();
-      });
-      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
-
-    const cases: [string[], RegExp][] = [
+    const cases: SubmitRefusal[] = [
       [["--action", "restart"], /missing --target <target>/],
       [["--target", "web"], /missing --action <action> \(one of restart, redeploy/],
       [["--target", "Web!", "--action", "restart"], /--target: target_agent must be a slug/],
@@ -235,25 +223,8 @@ describe("hypercode submit", () => {
       [["--target", "web", "--action", "restart", "--frobnicate"], /unknown option '--frobnicate'/],
     ];
 
-    it("every mistake is exit 2 with the problem and usage hint, and nothing is sent", async () => {
-      // All at once: each is its own process, and nothing they do depends on another.
-      const results = await Promise.all(
-        cases.map(([args]) =>
-          runCli(["submit", ...args], {
-            env: { HYPERCODE_URL: url, HYPERCODE_KEY: generateApiKey("someone") },
-          }),
-        ),
-      );
-      results.forEach((r, i) => {
-        const [args, message] = cases[i]!;
-        const what = JSON.stringify(args);
-        expect(r.code, what).toBe(2);
-        expect(r.stderr, what).toMatch(message);
-        expect(r.stderr, what).toMatch(/Run 'hypercode submit --help' for usage\.\n$/);
-        expect(r.stdout, what).toBe("");
-      });
-      expect(received).toBe(0);
-    });
+    it("every mistake is exit 2 with the problem and usage hint, and nothing is sent", () =>
+      expectSubmitRefusals(cases));
   });
 
   it("a refusal shows the intake's title and detail, a hint, and exits 1", async () => {
@@ -496,7 +467,7 @@ describe("hypercode status and targets", () => {
     expect(r.code).toBe(0);
     const line = (label: string, value: string) => new RegExp(`^${label}\\s+${value}$`, "m");
     expect(r.stdout).toMatch(line("request", id));
-    expect(r.stdout).toMatch(line("state", "succeeded"));
+    expect(r.stdout).toMatch(line("state", "succeeded \\(evolution status: completed\\)"));
     expect(r.stdout).toMatch(line("target", "web"));
     expect(r.stdout).toMatch(line("action", "rebuild"));
     expect(r.stdout).toMatch(line("agent", agentId));

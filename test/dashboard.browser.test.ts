@@ -200,6 +200,9 @@ describe("the dashboard in headless Chromium", () => {
       improvement_type: "security",
       description: "Rebuild web with OpenSSL 3.0.15 (CVE-2024-5535)",
       payload: { action: "rebuild", build_args: { OPENSSL: "3.0.15" } },
+      priority: 4,
+      files_changed: ["web/Dockerfile", "web/openssl.version"],
+      test_results: { passed: 42, failed: 0 },
     });
     await waitForState(page, id, "queued");
     const row = page.locator(`details[data-request="${id}"] summary`);
@@ -234,6 +237,15 @@ describe("the dashboard in headless Chromium", () => {
       "succeeded",
     ]);
     expect(await timeline.textContent()).toContain("old ones drained and removed");
+    // What an upstream agent sends beside the change opens with it.
+    const facts = page.locator(`details[data-request="${id}"] .facts`);
+    expect(await facts.isVisible()).toBe(true);
+    expect(await facts.locator(".files li").allTextContents()).toEqual([
+      "web/Dockerfile",
+      "web/openssl.version",
+    ]);
+    expect(await facts.locator("pre").textContent()).toBe('{\n  "passed": 42,\n  "failed": 0\n}');
+    expect(await row.textContent()).toMatch(/succeeded\s*completed.*high priority/);
 
     // Two more requests, so the picture shows more than one outcome: one rolled back, one in flight.
     const restart = await submit(sreKey, {

@@ -118,6 +118,7 @@ describe("hypercode operators (the CLI, in process)", () => {
       invocation: "hypercode",
       out: (t) => out.push(t),
       err: (t) => err.push(t),
+      readStdin: async () => "",
     });
     return { code, stdout: out.join("\n"), stderr: err.join("\n") };
   };
@@ -322,6 +323,70 @@ const dashboardSuite = (
       expect(data.html.requests).toContain(first);
       expect(data.html.requests).toContain("second &lt;b&gt;bold&lt;/b&gt;");
       expect(data.html.requests).not.toContain("<b>bold");
+    });
+
+    it("each request shows what an upstream agent sent: priority, its time, files and test results, bounded and escaped", async () => {
+      const files = Array.from({ length: 30 }, (_, i) =>
+        i === 0 ? "<script>alert(1)</script>.py" : `f${i}.py`,
+      );
+      const upstream = {
+        ...submission(target, "upstream agent"),
+        id: crypto.randomUUID(),
+        priority: 5,
+        timestamp: "2026-12-01T23:34:55.317444",
+        status: "proposed",
+        files_changed: files,
+        // 9 bytes before 2-byte characters: the 600-byte cut falls inside one.
+        test_results: { logs: `</pre><b>${"é".repeat(2000)}` },
+      };
+      const small = {
+        ...submission(target, "small"),
+        test_results: { passed: 12, failed: 0 },
+        priority: "low",
+      };
+      const bigId = await submit(fetcher, agentKey, upstream);
+      const smallId = await submit(fetcher, agentKey, small);
+      await transition(client, prefix, smallId, "running");
+      await transition(client, prefix, smallId, "succeeded");
+
+      const data = (await (await fetcher("/dashboard/data.json", withCookie(cookie))).json()) as Data;
+      const big = data.requests.find((r) => r.request_id === bigId);
+      expect(big).toMatchObject({
+        evolution_status: "proposed",
+        priority: "high",
+        timestamp: "2026-12-01T23:34:55.317444Z",
+        files_changed: files.slice(0, 20),
+        files_more: 10,
+        test_results_truncated: true,
+      });
+      const cut = big?.test_results ?? "";
+      expect(new TextEncoder().encode(cut).length).toBeLessThanOrEqual(600);
+      expect(new TextEncoder().encode(cut).length).toBeGreaterThan(590);
+      expect(cut).toMatch(/^\{"logs":"<\\?\/pre><b>é+$/);
+      expect(data.requests.find((r) => r.request_id === smallId)).toMatchObject({
+        evolution_status: "completed",
+        priority: "low",
+        timestamp: null,
+        files_changed: [],
+        files_more: 0,
+        test_results_truncated: false,
+      });
+      const smallResults = data.requests.find((r) => r.request_id === smallId)?.test_results ?? "";
+      expect(JSON.parse(smallResults)).toEqual({ passed: 12, failed: 0 });
+
+      const html = data.html.requests ?? "";
+      expect(html).toContain("high priority");
+      expect(html).toContain("2026-12-01T23:34:55.317444Z");
+      expect(html).toContain("and 10 more");
+      expect(html).toContain("f19.py");
+      expect(html).not.toContain("f20.py");
+      expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;.py");
+      expect(html).not.toContain("<script>alert");
+      expect(html).not.toContain("</pre><b>");
+      // Whole results are shown indented; the cut ones as they are, with an ellipsis.
+      expect(html).toContain("{\n  &quot;passed&quot;: 12,\n  &quot;failed&quot;: 0\n}");
+      expect(html).toMatch(/é…<\/pre>/);
+      expect(html).toContain(">completed<");
     });
 
     it("wrong methods get 405 with Allow", async () => {

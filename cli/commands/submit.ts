@@ -1,18 +1,43 @@
 import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { IDEMPOTENCY_KEY } from "../../edge/routes/improvements.js";
 import { ACTIONS, IMPROVEMENT_TYPES } from "../../shared/protocol/index.js";
-import { type Command, expectPositionals, parseCommandLine } from "../command.js";
+import { type Command, type Context, expectPositionals, parseCommandLine } from "../command.js";
 import { EXIT, UsageError } from "../errors.js";
 import { describeEnding, exitCodeFor, followRequest, formatTransition } from "../follow.js";
 import { INTAKE_ENV_HELP, IntakeUnreachableError, intakeClientFrom } from "../intake-client.js";
-import { buildSubmission } from "../submission.js";
+import { printable } from "../printable.js";
+import { readBounded } from "../read-bounded.js";
+import { buildSubmission, DEFAULT_TYPE, submissionFromBody } from "../submission.js";
 
-const DEFAULT_TYPE = "performance";
+// No intake accepts a larger body (MAX_BODY_BYTES is at most 1 MiB): refuse it before reading on.
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The text `--body <file|->` names: a file, or standard input for `-`. */
+const readBody = async (source: string, ctx: Context): Promise<string> => {
+  const from = source === "-" ? "standard input" : `'${printable(source)}'`;
+  let text: string | undefined;
+  try {
+    text =
+      source === "-"
+        ? await ctx.readStdin(MAX_BODY_BYTES)
+        : await readBounded(createReadStream(source), MAX_BODY_BYTES);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason =
+      e.code === "ENOENT" ? "no such file" : e.code === "EISDIR" ? "it is a directory" : e.message;
+    throw new UsageError(`--body: cannot read ${from}: ${printable(reason)}`, "submit");
+  }
+  if (text === undefined)
+    throw new UsageError(`--body: ${from} is larger than 1 MiB, more than any intake accepts`, "submit");
+  return text;
+};
 
 export const submitCommand: Command = {
   words: ["submit"],
   summary: "submit an improvement request as an agent (HYPERCODE_KEY); --wait follows it to its end",
   help: `Usage: hypercode submit --target <target> --action <action> [options]
+       hypercode submit --body <file|-> [--idempotency-key <key>] [--wait] [--json]
 
 Submits an improvement request to the intake as the agent whose key is in HYPERCODE_KEY, and
 prints its request id. The request is first checked here with the intake's own schema, so a
@@ -32,6 +57,18 @@ Options:
   --revision <id>          rollback: a revision from the target's history (default: the runner picks
                            the last known-good one)
   --replicas <n>           scale: how many containers, 1 to 32 (required with --action scale)
+  --id <id>                the request id to use instead of a new one (a uuid4 fits); the same id
+                           names one request for good, so submitting it again runs nothing new
+  --priority <p>           1 to 5 (1 low, 5 critical) or low, normal, high; 1-2 is low, 3 normal,
+                           4-5 high, and the word is what is stored
+  --file <path>            a file the change touched, for the record (repeatable, at most 256; only
+                           the name is sent)
+  --test-results <json>    a JSON object with the change's test results (or null), at most 16 KiB
+  --body <file|->          the whole request as JSON, from a file or standard input (-): the body of
+                           POST /v1/improvements, e.g. an upstream HyperCode agent's
+                           ImprovementRequest.model_dump_json(). The options above describe the
+                           request too, so they are refused beside it rather than merged into it;
+                           --idempotency-key, --wait and --json apply as usual
   --idempotency-key <key>  the Idempotency-Key to send (default: a new random UUID)
   --wait                   follow the request to its end; exit 0 only if it succeeded
   --json                   print the intake's answer (202 body) as JSON; with --wait, then one JSON
@@ -59,7 +96,7 @@ ${INTAKE_ENV_HELP}`,
     const { values, positionals } = parseCommandLine("submit", argv, {
       target: { type: "string" },
       action: { type: "string" },
-      type: { type: "string", default: DEFAULT_TYPE },
+      type: { type: "string" },
       description: { type: "string" },
       "build-arg": { type: "string", multiple: true, default: [] },
       "no-cache": { type: "boolean", default: false },
@@ -68,12 +105,17 @@ ${INTAKE_ENV_HELP}`,
       image: { type: "string" },
       revision: { type: "string" },
       replicas: { type: "string" },
+      id: { type: "string" },
+      priority: { type: "string" },
+      file: { type: "string", multiple: true, default: [] },
+      "test-results": { type: "string" },
+      body: { type: "string" },
       "idempotency-key": { type: "string" },
       wait: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     });
     expectPositionals("submit", positionals, []);
-    const body = buildSubmission({
+    const flags = {
       target: values.target,
       action: values.action,
       type: values.type,
@@ -85,7 +127,15 @@ ${INTAKE_ENV_HELP}`,
       image: values.image,
       revision: values.revision,
       replicas: values.replicas,
-    });
+      id: values.id,
+      priority: values.priority,
+      files: values.file,
+      testResults: values["test-results"],
+    };
+    const body =
+      values.body === undefined
+        ? buildSubmission(flags)
+        : await submissionFromBody(flags, () => readBody(values.body as string, ctx));
     const idempotencyKey = values["idempotency-key"] ?? randomUUID();
     if (!IDEMPOTENCY_KEY.test(idempotencyKey))
       throw new UsageError(

@@ -1,5 +1,12 @@
 import * as z from "zod";
-import { isTerminal, publishedTarget, type RequestState, requestState } from "../../shared/protocol/index.js";
+import {
+  type EvolutionStatus,
+  evolutionStatusOf,
+  isTerminal,
+  publishedTarget,
+  type RequestState,
+  requestState,
+} from "../../shared/protocol/index.js";
 import { asList } from "../../shared/redis/run-script.js";
 
 /**
@@ -60,8 +67,19 @@ export interface RequestView {
   target: string;
   action: string;
   state: RequestState;
+  /** The state in the original HyperCode system's words. */
+  evolution_status: EvolutionStatus;
   finished: boolean;
   improvement_type: string | null;
+  priority: string | null;
+  /** The agent's own time of writing (created_at is when the intake accepted it). */
+  timestamp: string | null;
+  /** The first files the request lists (see FILES_PER_REQUEST), and how many more it lists. */
+  files_changed: string[];
+  files_more: number;
+  /** The test results as JSON text, cut at TEST_RESULTS_BYTES (`test_results_truncated`). */
+  test_results: string | null;
+  test_results_truncated: boolean;
   description: string | null;
   detail: string | null;
   revision: string | null;
@@ -108,8 +126,15 @@ const requestRecord = z.object({
   detail: z.string().optional(),
   revision: z.string().optional(),
   coalesced_into: z.string().optional(),
+  carrier_state: requestState.optional().catch(undefined),
   description: z.string().optional(),
   improvement_type: z.string().optional(),
+  priority: z.string().optional(),
+  timestamp: z.string().optional(),
+  files_changed: z.preprocess((v) => asList(v), z.array(z.string())),
+  files_more: z.number().int().nonnegative().default(0),
+  test_results: z.string().optional(),
+  test_results_truncated: z.boolean().default(false),
   events: z.preprocess(
     (v) => asList(v),
     z.array(z.object({ state: requestState, at: z.string(), detail: z.string().optional() })),
@@ -163,8 +188,15 @@ export const toDashboardData = (reply: DashboardReply, stream: string, now: numb
       target: r.target_agent,
       action: r.action,
       state: r.state,
+      evolution_status: evolutionStatusOf(r.state, r.carrier_state),
       finished,
       improvement_type: r.improvement_type ?? null,
+      priority: r.priority ?? null,
+      timestamp: r.timestamp ?? null,
+      files_changed: r.files_changed,
+      files_more: r.files_more,
+      test_results: r.test_results ?? null,
+      test_results_truncated: r.test_results_truncated,
       description: r.description ?? null,
       detail: r.detail || null,
       revision: r.revision ?? null,

@@ -10,6 +10,9 @@ import type { OperatorKey } from "./session.js";
 const RECENT_REQUESTS = 25;
 const STATUS_ENTRIES_SCANNED = 1000;
 const EVENTS_PER_REQUEST = 50;
+/** A request may list 256 changed files and 16 KiB of test results: a row shows the start. */
+export const FILES_PER_REQUEST = 20;
+export const TEST_RESULTS_BYTES = 600;
 
 export type SignInResult = ScriptReply<
   { operator: { operator_id: string; created_at: string } },
@@ -49,6 +52,8 @@ export class DashboardStore {
         EVENTS_PER_REQUEST,
         requestPrefix,
         k.requestEvents("").slice(requestPrefix.length),
+        FILES_PER_REQUEST,
+        TEST_RESULTS_BYTES,
       ],
     );
     if (!reply.ok) return reply;

@@ -88,6 +88,16 @@ tr:last-child td { border-bottom: 0; }
 .timeline li.t-running::after, .timeline li.t-building::after, .timeline li.t-deploying::after { background: var(--blue); }
 .timeline li.t-rolled_back::after { background: var(--amber); }
 .timeline .at { color: var(--muted); }
+.reqs .evo { display: block; color: var(--muted); font-size: 11.5px; margin: 2px 0 0 9px; }
+.reqs .what .tag { margin-left: 8px; }
+.facts { margin: 0; padding: 0 16px 14px 146px; background: #f4f6fb; display: grid;
+  grid-template-columns: 110px minmax(0, 1fr); gap: 4px 10px; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; min-width: 0; }
+.facts .files { margin: 0; padding: 0; list-style: none; }
+.facts .files li { overflow-wrap: anywhere; }
+.facts pre { margin: 0; max-height: 220px; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere;
+  background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; }
 .signin { max-width: 420px; margin: 12vh auto 0; background: var(--card); border: 1px solid var(--line);
   border-radius: 12px; padding: 28px; box-shadow: 0 8px 30px rgba(16, 24, 40, .06); }
 .signin h1 { font-size: 18px; margin: 0 0 4px; }

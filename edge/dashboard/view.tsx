@@ -2,6 +2,7 @@ import type { Child, FC } from "hono/jsx";
 import type { DashboardData, RequestView } from "./data.js";
 import { formatAgo, formatClock, formatDuration } from "./format.js";
 import { LIVE_SCRIPT } from "./live.js";
+import { RequestFacts } from "./request-facts.js";
 import { STYLE } from "./style.js";
 
 /**
@@ -217,12 +218,16 @@ const RequestRow: FC<{ r: RequestView; now: number }> = ({ r, now }) => (
     <summary class="row">
       <span>
         <Pill state={r.state} />
+        <span class="evo" title="the state in the original HyperCode system's words (EvolutionStatus)">
+          {r.evolution_status}
+        </span>
       </span>
       <span class="what">
         <span class="desc" title={r.description ?? ""}>
           {r.description ?? r.action}
         </span>
         <span class="id mono">{r.request_id}</span>
+        {r.priority ? <span class="tag">{r.priority} priority</span> : null}
       </span>
       <span class="ellipsis">{r.agent_id}</span>
       <span class="ellipsis">{r.target}</span>
@@ -233,6 +238,7 @@ const RequestRow: FC<{ r: RequestView; now: number }> = ({ r, now }) => (
       <span title={r.updated_at}>{formatAgo(r.updated_at, now)}</span>
     </summary>
     <Timeline r={r} />
+    <RequestFacts r={r} />
   </details>
 );
 

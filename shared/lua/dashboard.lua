@@ -9,12 +9,17 @@
 -- ARGV[3] most requests to return  ARGV[4] most status-stream entries to look through for them
 -- ARGV[5] most timeline events per request (the latest)
 -- ARGV[6] request status hash key prefix (keys.request(''))  ARGV[7] timeline key suffix
+-- ARGV[8] most changed files to list per request  ARGV[9] most bytes of test results per request
 -- Returns JSON {ok=true, operator={operator_id, created_at},
 --   queue={length, dead_letters, group={name, consumers, pending, last_delivered_id, lag?}?},
 --   runners=[record JSON...], targets=[PublishedTarget JSON...],
 --   requests=[{request_id, agent_id, target_agent, action, state, created_at, updated_at, detail?,
---     revision?, image?, coalesced_into?, description?, improvement_type?,
+--     revision?, image?, coalesced_into?, carrier_state?, description?, improvement_type?,
+--     priority?, timestamp?, files_changed=[first ARGV[8] names]?, files_more?,
+--     test_results=JSON text of at most ARGV[9] bytes?, test_results_truncated?,
 --     events=[{id, state, at, detail}...]}...] (newest first)}
+--   The request's fields are those the agent sent (timestamp is its own clock). test_results is
+--   encoded again by cjson: key order is lost and an empty list reads as {}.
 -- or {ok=false, error='unauthenticated'|'revoked', revoked_at}.
 -- @include json_reply
 -- @include authenticate
@@ -50,7 +55,34 @@ local function values(hash)
 end
 
 local FIELDS = { 'request_id', 'agent_id', 'target_agent', 'action', 'state', 'created_at',
-  'updated_at', 'detail', 'revision', 'image', 'coalesced_into', 'request' }
+  'updated_at', 'detail', 'revision', 'image', 'coalesced_into', 'carrier_state', 'request' }
+local MAX_FILES, MAX_TEST_RESULTS = tonumber(ARGV[8]), tonumber(ARGV[9])
+
+local function text_or_nil(v) return type(v) == 'string' and v or nil end
+
+-- The upstream facts of a request, bounded: a request may list 256 files and 16 KiB of results.
+local function add_upstream(r, body)
+  r.priority = text_or_nil(body.priority)
+  r.timestamp = text_or_nil(body.timestamp)
+  if type(body.files_changed) == 'table' and #body.files_changed > 0 then
+    local files = {}
+    for i = 1, math.min(#body.files_changed, MAX_FILES) do files[i] = tostring(body.files_changed[i]) end
+    r.files_changed = files
+    r.files_more = #body.files_changed - #files
+  end
+  local encoded, text = false, nil
+  if type(body.test_results) == 'table' then encoded, text = pcall(cjson.encode, body.test_results) end
+  if encoded then
+    if #text > MAX_TEST_RESULTS then
+      -- Cut before a UTF-8 continuation byte, so the text stays valid.
+      local cut = MAX_TEST_RESULTS
+      while cut > 0 and text:byte(cut + 1) >= 0x80 and text:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+      text = text:sub(1, cut)
+      r.test_results_truncated = true
+    end
+    r.test_results = text
+  end
+end
 
 local requests, seen = {}, {}
 local most = tonumber(ARGV[3])
@@ -67,8 +99,9 @@ for _, entry in ipairs(redis.call('XREVRANGE', KEYS[6], '+', '-', 'COUNT', tonum
       -- Only what an operator reads at a glance; the whole request can be large.
       local ok, body = pcall(cjson.decode, r.request or '')
       if ok and type(body) == 'table' then
-        r.description = type(body.description) == 'string' and body.description or nil
-        r.improvement_type = type(body.improvement_type) == 'string' and body.improvement_type or nil
+        r.description = text_or_nil(body.description)
+        r.improvement_type = text_or_nil(body.improvement_type)
+        add_upstream(r, body)
       end
       r.request = nil
       local events = {}

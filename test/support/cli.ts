@@ -30,6 +30,8 @@ export interface CliOptions {
   cwd?: string;
   /** Spawned as the leader of its own process group (spawnCli only). */
   processGroup?: boolean;
+  /** Written to the process's standard input, which is then closed; without it, stdin is /dev/null. */
+  stdin?: string;
 }
 
 const environment = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
@@ -48,10 +50,11 @@ export const spawnCli = (args: readonly string[], opts: CliOptions = {}): ChildP
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: environment(opts.env),
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [opts.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     // A group of its own, as a shell gives a foreground job: a terminal's Ctrl-C is a SIGINT to it.
     detached: opts.processGroup,
   });
+  child.stdin?.end(opts.stdin);
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;
