@@ -9,6 +9,7 @@ import { agentId as agentIdSchema, targetName } from "../shared/protocol/slug.js
 import type { RedisPort } from "../shared/redis/port.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
 import { normaliseCallbackPrefix } from "../shared/webhook.js";
+import { type RevokeResult, revokeRecord, slugProblem } from "./credential-store.js";
 import { CliError, EXIT } from "./errors.js";
 
 /**
@@ -33,14 +34,6 @@ export class AgentInputError extends CliError {
     super(problems.join("\n"), EXIT.usage);
   }
 }
-
-/** The slug schema's first complaint, without the field name it starts with (`agent_id must be…`). */
-export const slugProblem = (schema: typeof agentIdSchema, value: string): string | undefined => {
-  const parsed = schema.safeParse(value);
-  return parsed.success
-    ? undefined
-    : (parsed.error.issues[0]?.message ?? "invalid").replace(/^[a-z_]+ (?=must|is)/, "");
-};
 
 const agentIdProblem = (agentId: string): string | undefined => {
   const problem = slugProblem(agentIdSchema, agentId);
@@ -142,39 +135,14 @@ export const listAgents = async (redis: RedisPort, k: Keys): Promise<AgentRecord
   });
 };
 
-export type RevokeAgentResult =
-  | { outcome: "revoked"; revokedAt: string }
-  | { outcome: "already_revoked"; revokedAt: string }
-  | { outcome: "not_found" };
-
 /** Revokes at once: the next request with that agent's key is refused as `revoked`. */
 export const revokeAgent = async (
   redis: RedisPort,
   k: Keys,
   agentId: string,
   now: Date = new Date(),
-): Promise<RevokeAgentResult> => {
+): Promise<RevokeResult> => {
   const idProblem = agentIdProblem(agentId);
   if (idProblem) throw new AgentInputError([idProblem]);
   return revokeRecord(redis, k.agent(agentId), now);
-};
-
-/** Revokes the key of any record with a `key_hash` (an agent's or an operator's). */
-export const revokeRecord = async (
-  redis: RedisPort,
-  recordKey: string,
-  now: Date = new Date(),
-): Promise<RevokeAgentResult> => {
-  const revokedAt = now.toISOString();
-  const reply = await runJsonScript<{ ok: boolean; error?: string; revoked_at?: string }>(
-    redis,
-    SCRIPTS.agent_revoke,
-    [recordKey],
-    [revokedAt],
-  );
-  if (reply.ok) return { outcome: "revoked", revokedAt };
-  if (reply.error === "not_found") return { outcome: "not_found" };
-  if (reply.error === "already_revoked")
-    return { outcome: "already_revoked", revokedAt: reply.revoked_at ?? "" };
-  throw new ScriptReplyError(`agent_revoke answered ${JSON.stringify(reply)}`);
 };

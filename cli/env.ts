@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { intakeEnvSchema } from "../edge/config.js";
 import { agentIdOfKey } from "../shared/api-key.js";
 import { ConfigError, parseEnv } from "../shared/config/parse.js";
+import { blankIsUnset, keyPrefix, portNumber, redisUrl } from "../shared/config/rules.js";
 
 /** Where the CLI looks for the intake when HYPERCODE_URL is not set: what `up` and `intake` serve. */
 export const DEFAULT_INTAKE_URL = "http://127.0.0.1:8787";
@@ -9,29 +9,14 @@ export const DEFAULT_INTAKE_URL = "http://127.0.0.1:8787";
 /** Where the CLI looks for Redis when REDIS_URL is not set. */
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
-// An empty variable (`REDIS_URL= hypercode up`) means "not set", as in a shell.
-const blankIsUnset = <S extends z.ZodType>(schema: S) =>
-  z.preprocess((v) => (v === "" ? undefined : v), schema);
-
-const PORT_MESSAGE = "must be a TCP port number, 0 to 65535";
-const portNumber = z.coerce
-  .number({ error: PORT_MESSAGE })
-  .int(PORT_MESSAGE)
-  .min(0, PORT_MESSAGE)
-  .max(65_535, PORT_MESSAGE);
-
 /**
  * Every variable the CLI itself reads. Each command picks the ones it uses, so a bad value only
- * stops the commands that need it. KEY_PREFIX follows the intake's own rule, so both agree.
+ * stops the commands that need it. Shared variables follow shared/config/rules.ts, as the intake's
+ * and the runner's do.
  */
 const cliEnvSchema = z.object({
-  REDIS_URL: blankIsUnset(
-    z
-      .string()
-      .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379")
-      .optional(),
-  ),
-  KEY_PREFIX: intakeEnvSchema.in.shape.KEY_PREFIX,
+  REDIS_URL: blankIsUnset(redisUrl.optional()),
+  KEY_PREFIX: keyPrefix,
   PORT: blankIsUnset(portNumber.default(8787)),
   HOST: blankIsUnset(z.string().default("127.0.0.1")),
   BRIDGE_TOKEN: blankIsUnset(z.string().optional()),

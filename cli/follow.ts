@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { statusEventSchema } from "../edge/openapi/schemas.js";
+import { statusEventSchema } from "../shared/protocol/http.js";
 import type { RequestState } from "../shared/protocol/index.js";
 import { CliError, EXIT } from "./errors.js";
 import {

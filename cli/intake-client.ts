@@ -7,7 +7,7 @@ import {
   statusViewSchema,
   type TargetsView,
   targetsSchema,
-} from "../edge/openapi/schemas.js";
+} from "../shared/protocol/http.js";
 import { DEFAULT_INTAKE_URL, readEnv, requireEnv } from "./env.js";
 import { CliError } from "./errors.js";
 import { readSse, type SseEvent } from "./sse.js";

@@ -2,10 +2,10 @@ import { generateOperatorKey, hashApiKey } from "../shared/api-key.js";
 import { ScriptReplyError } from "../shared/errors.js";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
-import { slug } from "../shared/protocol/slug.js";
+import { type OperatorRecord, operatorId } from "../shared/protocol/index.js";
 import type { RedisPort } from "../shared/redis/port.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
-import { type RevokeAgentResult, revokeRecord, slugProblem } from "./agents-store.js";
+import { type RevokeResult, revokeRecord, slugProblem } from "./credential-store.js";
 import { CliError, EXIT } from "./errors.js";
 
 /**
@@ -13,14 +13,6 @@ import { CliError, EXIT } from "./errors.js";
  * per id, revocable at once), under their own key names and with their own key prefix (`hco1.`),
  * so an operator key cannot submit requests and an agent key cannot open the dashboard.
  */
-
-export const operatorId = slug("operator_id");
-
-export interface OperatorRecord {
-  operator_id: string;
-  created_at: string;
-  revoked_at?: string;
-}
 
 /** The operator id is not a slug; nothing was written. */
 export class OperatorInputError extends CliError {
@@ -82,7 +74,7 @@ export const revokeOperator = async (
   k: Keys,
   id: string,
   now: Date = new Date(),
-): Promise<RevokeAgentResult> => {
+): Promise<RevokeResult> => {
   checkId(id);
   return revokeRecord(redis, k.operator(id), now);
 };

@@ -1,17 +1,12 @@
 import * as z from "zod";
 import { parseEnv } from "../shared/config/parse.js";
+import { envInt as int, keyPrefix } from "../shared/config/rules.js";
 import { durationSchema, rateSchema } from "../shared/config/units.js";
-
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
 /** What the intake app needs, on any runtime. Runtime-specific variables live in the entries. */
 export const intakeEnvSchema = z
   .object({
-    KEY_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9:_-]*$/, "letters, digits, ':', '_' or '-'")
-      .max(64)
-      .default(""),
+    KEY_PREFIX: keyPrefix,
     TARGET_BUDGET: rateSchema.prefault("20/hour"),
     MAX_BODY_BYTES: int(65_536, 1024, 1_048_576),
     IDEMPOTENCY_TTL: durationSchema.prefault("24h"),

@@ -1,10 +1,10 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { parseEnv } from "../shared/config/parse.js";
+import { envInt as int, keyPrefix, portNumber, redisUrl } from "../shared/config/rules.js";
 import { durationSchema } from "../shared/config/units.js";
 import { targetName } from "../shared/protocol/index.js";
 
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 const duration = (def: string) => durationSchema.prefault(def);
 
 const targetList = z
@@ -20,15 +20,8 @@ const targetList = z
 const runnerEnvSchema = (defaultRunnerId: string) =>
   z
     .object({
-      REDIS_URL: z
-        .string()
-        .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
-        .default("redis://127.0.0.1:6379"),
-      KEY_PREFIX: z
-        .string()
-        .regex(/^[A-Za-z0-9:_-]*$/, "letters, digits, ':', '_' or '-'")
-        .max(64)
-        .default(""),
+      REDIS_URL: redisUrl.default("redis://127.0.0.1:6379"),
+      KEY_PREFIX: keyPrefix,
       RUNNER_ID: z
         .string()
         .regex(/^[A-Za-z0-9._:-]{1,128}$/, "1 to 128 letters, digits, '.', '_', ':' or '-'")
@@ -44,7 +37,7 @@ const runnerEnvSchema = (defaultRunnerId: string) =>
       STREAM_RETENTION: duration("24h"),
       TRIM_INTERVAL: duration("1m"),
       PUBLISH_INTERVAL: duration("10s"),
-      RUNNER_PORT: int(9464, 0, 65_535),
+      RUNNER_PORT: portNumber.default(9464),
       // Every interface by default: Prometheus scrapes the runner from another container.
       RUNNER_HOST: z.string().min(1).default("0.0.0.0"),
       HEALTH_TIMEOUT: duration("60s"),

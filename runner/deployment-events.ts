@@ -7,6 +7,7 @@ import {
   fieldsToRecord,
   PAYLOAD_FIELD,
   type RequestState,
+  readStatusRecord,
   timelineText,
   unreadableEntryEventOf,
 } from "../shared/protocol/index.js";
@@ -63,12 +64,13 @@ export class DeploymentEvents {
       redis.hgetall(key),
       redis.xrevrange(keys.requestEvents(requestId), "+", "-", "COUNT", MAX_TIMELINE),
     ]);
-    if (!status.state) return;
+    const record = readStatusRecord(status);
+    if (!record) return;
     const timeline = events.reverse().map(([, f]) => fieldsToRecord(f));
-    await this.publish(deploymentEventOf(status, timelineText(timeline), outcome));
+    await this.publish(deploymentEventOf(record, timelineText(timeline), outcome));
     // Only a request that ran carries others; one carried never did.
     if (!asCarried)
-      for (const carried of parseList(status.carries)) await this.announce(carried, outcome, true);
+      for (const carried of parseList(record.carries)) await this.announce(carried, outcome, true);
   }
 
   private async publish(event: DeploymentEvent): Promise<void> {

@@ -8,6 +8,9 @@ import { createDockerSide } from "./docker/docker-side.js";
 import { createRunner, type Runner } from "./runner.js";
 import { stopOnSignals } from "./signals.js";
 
+/** `hypercode runner` shows the settings a start would use: the same parse, without starting. */
+export { parseRunnerConfig } from "./config.js";
+
 export interface StartedRunner {
   readonly runner: Runner;
   readonly config: RunnerConfig;

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Keys } from "../shared/keys.js";
-import type { RequestState } from "../shared/protocol/index.js";
+import { type RequestState, STATUS_RESULT_FIELDS } from "../shared/protocol/index.js";
 import { callbackAllowed, SIGNATURE_HEADER, signWebhook } from "../shared/webhook.js";
 
 export interface NotifierDeps {
@@ -17,16 +17,6 @@ export interface NotifierDeps {
 }
 
 /** Status fields a receiver gets besides the core ones, when the runner recorded them. */
-const RESULT_FIELDS = [
-  "revision",
-  "image",
-  "image_id",
-  "carried_out_as",
-  "health_log",
-  "build_log",
-  "coalesced_into",
-  "refusal_code",
-] as const;
 
 /**
  * Posts a finished request's status to the callback URL its agent gave, signed with the agent's
@@ -86,7 +76,7 @@ export class WebhookNotifier {
       status: state,
       detail: status.detail ?? null,
       updated_at: status.updated_at,
-      ...Object.fromEntries(RESULT_FIELDS.filter((f) => status[f]).map((f) => [f, status[f]])),
+      ...Object.fromEntries(STATUS_RESULT_FIELDS.filter((f) => status[f]).map((f) => [f, status[f]])),
     });
     const attempts = this.deps.attempts ?? 3;
     let last = "";

@@ -1,6 +1,6 @@
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
-import { type PublishedTarget, publishedTarget } from "../shared/protocol/index.js";
+import { type PublishedTarget, publishedTarget, type RunnerRecord } from "../shared/protocol/index.js";
 import type { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import { runJsonScript } from "../shared/redis/run-script.js";
 import type { TargetCatalog } from "./ports.js";
@@ -13,7 +13,7 @@ export interface PublishDeps {
   readonly intervalMs: number;
   readonly clock: () => number;
   /** What this runner says about itself in its liveness record. */
-  readonly describe: () => Record<string, unknown>;
+  readonly describe: () => Pick<RunnerRecord, "started_at" | "in_hand" | "held">;
   readonly onInvalid: (target: string, reason: string) => void;
 }
 
@@ -40,7 +40,7 @@ export const publishTargets = async (deps: PublishDeps): Promise<PublishedTarget
     else
       deps.onInvalid(t.name, entry.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   }
-  const record = {
+  const record: RunnerRecord = {
     ...deps.describe(),
     runner_id: deps.runnerId,
     seen_at: new Date(now).toISOString(),

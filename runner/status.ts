@@ -10,6 +10,7 @@ import {
   type Refusal,
   type RefusalOf,
   type RequestState,
+  type StatusField,
 } from "../shared/protocol/index.js";
 import type { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import type { RedisArg } from "../shared/redis/port.js";
@@ -49,7 +50,10 @@ export const fingerprintOf = (request: ImprovementRequest): string =>
   createHash("sha256").update(fingerprintText(request)).digest("hex");
 
 /** What a status record holds about its request, for entries that have no record yet. */
-export const recordFields = (request: ImprovementRequest, entryId: string): Record<string, string> => ({
+export const recordFields = (
+  request: ImprovementRequest,
+  entryId: string,
+): Partial<Record<StatusField, string>> & Record<string, string> => ({
   agent_id: request.agent_id,
   target_agent: request.target_agent,
   action: request.payload.action,

@@ -4,9 +4,9 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../cli/local-redis.js";
 import { startNodeIntake } from "../edge/node/server.js";
-import { acceptedSchema, statusViewSchema, targetsSchema } from "../edge/openapi/schemas.js";
 import { generateApiKey } from "../shared/api-key.js";
 import { keys } from "../shared/keys.js";
+import { acceptedSchema, statusViewSchema, targetsSchema } from "../shared/protocol/http.js";
 import { ACTIONS, type Action, fieldsToRecord, type RequestState } from "../shared/protocol/index.js";
 import {
   type CliResult,

@@ -119,14 +119,16 @@ describe("deployment events", () => {
     request_id: "r-1",
     target_agent: "test-agent",
     agent_id: "coder-agent",
-    action: "redeploy",
+    action: "redeploy" as const,
+    created_at: "2026-12-01T23:34:55Z",
+    updated_at: "2026-12-01T23:35:05Z",
     detail: "health check failed",
     health_log: "connection refused",
   };
 
   it("carries the upstream fields: request_id, agent and logs, or error with the reason", () => {
     expect(
-      deploymentEventOf({ ...status, state: "succeeded", image_id: "sha256:ab" }, "the log"),
+      deploymentEventOf({ ...status, state: "succeeded" as const, image_id: "sha256:ab" }, "the log"),
     ).toMatchObject({
       request_id: "r-1",
       agent: "test-agent",
@@ -134,7 +136,7 @@ describe("deployment events", () => {
       logs: "the log",
       new_image_id: "sha256:ab",
     });
-    expect(deploymentEventOf({ ...status, state: "rolled_back" }, "")).toMatchObject({
+    expect(deploymentEventOf({ ...status, state: "rolled_back" as const }, "")).toMatchObject({
       success: false,
       evolution_status: "rolled_back",
       error: "health check failed\nconnection refused",

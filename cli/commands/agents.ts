@@ -1,31 +1,16 @@
 import { formatRate, parseRate } from "../../shared/config/units.js";
-import { keys } from "../../shared/keys.js";
 import type { AgentRecord } from "../../shared/protocol/agent.js";
 import { ACTIONS, type Action, type ImprovementPayload } from "../../shared/protocol/payload.js";
-import {
-  addAgent,
-  agentInputProblems,
-  listAgents,
-  type RevokeAgentResult,
-  revokeAgent,
-} from "../agents-store.js";
-import { type Command, type Context, commaList, expectPositionals, parseCommandLine } from "../command.js";
-import { DEFAULT_REDIS_URL, readEnv } from "../env.js";
+import { addAgent, agentInputProblems, listAgents, revokeAgent } from "../agents-store.js";
+import { type Command, commaList, expectPositionals, parseCommandLine } from "../command.js";
+import { readEnv } from "../env.js";
 import { EXIT, UsageError } from "../errors.js";
 import { withRedis } from "../redis.js";
+import { listTime, reportRevoke, storeEnv, storeEnvHelp } from "../store-env.js";
 import { formatTable } from "../table.js";
 
 const DEFAULT_RATE = "30/min";
-
-export const ENV_HELP = `Environment:
-  REDIS_URL   where Redis is (default ${DEFAULT_REDIS_URL})
-  KEY_PREFIX  prefix of every Redis key (default none; must match the intake's)`;
-
-/** The store and the key prefix every agents (and operators) command works on. */
-export const storeEnv = (ctx: Context) => {
-  const env = readEnv(["REDIS_URL", "KEY_PREFIX"], ctx.env);
-  return { url: env.REDIS_URL ?? DEFAULT_REDIS_URL, k: keys(env.KEY_PREFIX) };
-};
+const ENV_HELP = storeEnvHelp("intake");
 
 // One valid payload per action, so that the printed curl line works as it stands.
 const EXAMPLE_PAYLOADS: Record<Action, ImprovementPayload> = {
@@ -227,30 +212,4 @@ ${ENV_HELP}`,
 };
 
 /** A time as the list commands show it: to the second, or '-' for none. */
-export const listTime = (iso: string | undefined): string => (iso ? iso.replace(/\.\d{3}Z$/, "Z") : "-");
-
-/** What `agents revoke` and `operators revoke` say about the outcome, and their exit code. */
-export const reportRevoke = (
-  ctx: Context,
-  noun: "agent" | "operator",
-  id: string,
-  result: RevokeAgentResult,
-  prefix: string,
-): number => {
-  const Noun = noun === "agent" ? "Agent" : "Operator";
-  switch (result.outcome) {
-    case "revoked":
-      ctx.out(`${Noun} '${id}' revoked at ${result.revokedAt}; its key no longer works.`);
-      return EXIT.ok;
-    case "already_revoked":
-      ctx.out(`${Noun} '${id}' was already revoked at ${result.revokedAt}; nothing changed.`);
-      return EXIT.ok;
-    case "not_found":
-      ctx.err(
-        `hypercode: no ${noun} '${id}'${prefix ? ` under KEY_PREFIX '${prefix}'` : ""} (see 'hypercode ${noun}s list').`,
-      );
-      return EXIT.failed;
-  }
-};
-
 export const agentsCommands: readonly Command[] = [add, list, revoke];

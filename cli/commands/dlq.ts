@@ -1,6 +1,6 @@
-import { keys, STREAMS } from "../../shared/keys.js";
+import { type keys, STREAMS } from "../../shared/keys.js";
 import type { RedisPort } from "../../shared/redis/port.js";
-import { type Command, type Context, parseCommandLine } from "../command.js";
+import { type Command, parseCommandLine } from "../command.js";
 import {
   type DeadLetterView,
   dropDeadLetters,
@@ -10,21 +10,14 @@ import {
   replayDeadLetter,
   STREAM_ID,
 } from "../dead-letters.js";
-import { DEFAULT_REDIS_URL, readEnv } from "../env.js";
 import { EXIT, UsageError } from "../errors.js";
 import { withRedis } from "../redis.js";
+import { storeEnv, storeEnvHelp } from "../store-env.js";
 import { formatTable } from "../table.js";
 
 const DEFAULT_COUNT = 50;
 
-const ENV_HELP = `Environment:
-  REDIS_URL   where Redis is (default ${DEFAULT_REDIS_URL})
-  KEY_PREFIX  prefix of every Redis key (default none; must match the runner's)`;
-
-const storeEnv = (ctx: Context) => {
-  const env = readEnv(["REDIS_URL", "KEY_PREFIX"], ctx.env);
-  return { url: env.REDIS_URL ?? DEFAULT_REDIS_URL, k: keys(env.KEY_PREFIX) };
-};
+const ENV_HELP = storeEnvHelp("runner");
 
 /** `<entry-id>...` or `--all`, checked before Redis is touched. */
 const selection = (name: string, ids: readonly string[], all: boolean): readonly string[] | "all" => {

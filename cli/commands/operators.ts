@@ -3,8 +3,10 @@ import { readEnv } from "../env.js";
 import { EXIT, UsageError } from "../errors.js";
 import { addOperator, listOperators, operatorIdProblem, revokeOperator } from "../operators-store.js";
 import { withRedis } from "../redis.js";
+import { listTime, reportRevoke, storeEnv, storeEnvHelp } from "../store-env.js";
 import { formatTable } from "../table.js";
-import { ENV_HELP, listTime, reportRevoke, storeEnv } from "./agents.js";
+
+const ENV_HELP = storeEnvHelp("intake");
 
 /** The one positional, checked before Redis is touched. */
 const operatorIdArg = (name: string, positionals: readonly string[]): string => {

@@ -1,5 +1,4 @@
-import { parseRunnerConfig } from "../../runner/config.js";
-import { startRunner } from "../../runner/main.js";
+import { parseRunnerConfig, startRunner } from "../../runner/main.js";
 import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { EXIT } from "../errors.js";
 import { checkRedis, displayUrl } from "../redis.js";

@@ -1,4 +1,4 @@
-import type { StatusView } from "../../edge/openapi/schemas.js";
+import type { StatusView } from "../../shared/protocol/http.js";
 import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { EXIT } from "../errors.js";
 import { describeEnding, exitCodeFor, followRequest, formatTransition } from "../follow.js";

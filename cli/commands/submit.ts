@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { IDEMPOTENCY_KEY } from "../../edge/routes/improvements.js";
+import { IDEMPOTENCY_KEY } from "../../shared/protocol/http.js";
 import { ACTIONS, IMPROVEMENT_TYPES } from "../../shared/protocol/index.js";
 import { type Command, type Context, expectPositionals, parseCommandLine } from "../command.js";
 import { EXIT, UsageError } from "../errors.js";

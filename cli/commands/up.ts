@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import Dockerode from "dockerode";
-import { parseIntakeConfig } from "../../edge/config.js";
-import { startNodeIntake } from "../../edge/node/server.js";
+import { parseIntakeConfig, startNodeIntake } from "../../edge/node/server.js";
 import { type StartedRunner, startRunner } from "../../runner/main.js";
 import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { readEnv } from "../env.js";

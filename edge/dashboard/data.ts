@@ -6,6 +6,7 @@ import {
   publishedTarget,
   type RequestState,
   requestState,
+  runnerRecord,
 } from "../../shared/protocol/index.js";
 import { asList } from "../../shared/redis/run-script.js";
 
@@ -104,16 +105,6 @@ export interface DashboardReply {
   targets: unknown;
   requests: unknown;
 }
-
-const runnerRecord = z.object({
-  runner_id: z.string(),
-  seen_at: z.string(),
-  expires_at: z.number(),
-  started_at: z.string().optional(),
-  in_hand: z.string().nullable().optional(),
-  held: z.number().optional(),
-  targets: z.array(z.string()).default([]),
-});
 
 const requestRecord = z.object({
   request_id: z.string(),

@@ -4,6 +4,9 @@ import { createIoredisClient, IoredisAdapter } from "../../shared/redis/ioredis-
 import { createApp } from "../app.js";
 import { parseIntakeConfig } from "../config.js";
 
+/** `hypercode up` checks the intake's settings before it starts anything: the same parse. */
+export { parseIntakeConfig } from "../config.js";
+
 export interface NodeIntakeOptions {
   redisUrl: string;
   port: number;

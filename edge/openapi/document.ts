@@ -1,5 +1,4 @@
 import * as z from "zod";
-import { submissionJsonSchema } from "../../shared/protocol/json-schema.js";
 import {
   acceptedSchema,
   healthSchema,
@@ -8,7 +7,8 @@ import {
   statusEventSchema,
   statusViewSchema,
   targetsSchema,
-} from "./schemas.js";
+} from "../../shared/protocol/http.js";
+import { submissionJsonSchema } from "../../shared/protocol/json-schema.js";
 
 /** Response schemas by component name, for the description and for tests that check responses. */
 export const RESPONSE_SCHEMAS = {

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { type Accepted, IDEMPOTENCY_KEY } from "../../shared/protocol/http.js";
 import {
   fingerprintText,
   type ImprovementRequest,
@@ -13,12 +14,8 @@ import { readJsonBody } from "../http/read-json.js";
 import { rateLimitHeaders, refusalToProblem } from "../http/refusals.js";
 import { fieldErrors } from "../http/validation.js";
 import type { IntakeStore } from "../intake-store.js";
-import type { Accepted } from "../openapi/schemas.js";
 import { statusFeed } from "./status-feed.js";
 import { statusView } from "./status-view.js";
-
-// Printable ASCII without spaces, as most idempotency-key implementations accept.
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
   const app = new Hono();

@@ -3,22 +3,7 @@
  * (revision, image, health_log, coalesced_into, …) are passed through under `result`, so the
  * intake need not change when the runner learns to say more.
  */
-const CORE = new Set([
-  "request_id",
-  "agent_id",
-  "target_agent",
-  "action",
-  "state",
-  "created_at",
-  "updated_at",
-  "detail",
-  "request",
-  "entry_id",
-  // Bookkeeping, not results: the hash a retry is compared with, and whom a carrier carries.
-  "fingerprint",
-  "carries",
-  "carrier_state",
-]);
+const NOT_RESULTS: ReadonlySet<string> = new Set([...STATUS_CORE_FIELDS, ...STATUS_BOOKKEEPING_FIELDS]);
 
 const parseJson = (text: string | undefined): unknown => {
   if (text === undefined) return undefined;
@@ -29,15 +14,20 @@ const parseJson = (text: string | undefined): unknown => {
   }
 };
 
-import { evolutionStatusOf, type RequestState } from "../../shared/protocol/index.js";
-import type { StatusView } from "../openapi/schemas.js";
+import type { StatusView } from "../../shared/protocol/http.js";
+import {
+  evolutionStatusOf,
+  type RequestState,
+  STATUS_BOOKKEEPING_FIELDS,
+  STATUS_CORE_FIELDS,
+} from "../../shared/protocol/index.js";
 
 export const statusView = (
   status: Record<string, string>,
   events: Array<Record<string, string>>,
 ): StatusView => {
   const result: Record<string, string> = {};
-  for (const [k, v] of Object.entries(status)) if (!CORE.has(k)) result[k] = v;
+  for (const [k, v] of Object.entries(status)) if (!NOT_RESULTS.has(k)) result[k] = v;
   return {
     request_id: status.request_id ?? "",
     agent_id: status.agent_id ?? "",

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
+import type { TargetsView } from "../../shared/protocol/http.js";
 import { presentedKey } from "../auth.js";
 import type { AppDeps } from "../deps.js";
 import { refusalToProblem } from "../http/refusals.js";
 import type { IntakeStore } from "../intake-store.js";
-import type { TargetsView } from "../openapi/schemas.js";
 
 export const targetRoutes = (deps: AppDeps, store: IntakeStore) => {
   const app = new Hono();

@@ -1,7 +1,8 @@
 import * as z from "zod";
 import { requestId } from "./improvement-request.js";
-import { type Action, actionName } from "./payload.js";
+import { actionName } from "./payload.js";
 import { type RequestState, requestState } from "./status.js";
+import type { StatusRecord } from "./status-record.js";
 import { EVOLUTION_STATUSES, evolutionStatusOf } from "./upstream.js";
 
 /**
@@ -42,23 +43,23 @@ const SUCCESS: ReadonlySet<RequestState> = new Set(["succeeded"]);
  * carrier did (`outcome`), so the agent hears the truth about the deploy that did its work.
  */
 export const deploymentEventOf = (
-  status: Readonly<Record<string, string | undefined>>,
+  status: StatusRecord,
   timeline: string,
-  outcome: RequestState = status.state as RequestState,
+  outcome: RequestState = status.state,
 ): DeploymentEvent => {
-  const state = status.state as RequestState;
+  const { state } = status;
   const fields = {
-    request_id: status.request_id ?? "",
-    agent: status.target_agent ?? "",
-    agent_id: status.agent_id ?? "",
-    action: status.action ?? "",
+    request_id: status.request_id,
+    agent: status.target_agent,
+    agent_id: status.agent_id,
+    action: status.action,
     state,
     evolution_status: evolutionStatusOf(state, outcome),
     detail: status.detail ?? "",
     revision: status.revision || undefined,
     image: status.image || undefined,
     new_image_id: status.image_id || undefined,
-    carried_out_as: (status.carried_out_as || undefined) as Action | undefined,
+    carried_out_as: status.carried_out_as,
     coalesced_into: status.coalesced_into || undefined,
   };
   if (SUCCESS.has(outcome)) return { ...fields, success: true, logs: timeline };

@@ -7,7 +7,7 @@ const AUTH = ["unauthenticated", "revoked"] as const;
 
 export const SCRIPT_REFUSALS = {
   agent_put: ["exists"],
-  agent_revoke: ["already_revoked", "not_found"],
+  key_revoke: ["already_revoked", "not_found"],
   agents_list: [],
   authenticate: [...AUTH],
   dashboard: [...AUTH],

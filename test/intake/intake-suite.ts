@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../shared/keys.js";
-import { decodeStreamEntry, fieldsToRecord } from "../../shared/protocol/index.js";
+import { decodeStreamEntry, fieldsToRecord, statusRecord } from "../../shared/protocol/index.js";
 import {
   addAgent,
   publishTarget,
@@ -232,6 +232,7 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
       expect(wire).not.toHaveProperty("id");
       expect(decodeStreamEntry(entryId, fieldsToRecord(fields)).ok).toBe(true);
 
+      const stored = await redis.hgetall(k.request(body.id));
       const view = (await (await authedGet(h.baseUrl, `/v1/improvements/${body.id}`, key)).json()) as Record<
         string,
         unknown
@@ -243,6 +244,8 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
         request: { files_changed: body.files_changed, test_results: body.test_results, priority: "high" },
       });
       expect(view.result).not.toHaveProperty("fingerprint");
+      // What submit.lua wrote is a status record as the shared schema has it, nothing more.
+      expect(() => statusRecord.strict().parse(stored)).not.toThrow();
     });
 
     it("runs an id once: the same request again is replayed, anything else under it is a 409 that tells nothing", async () => {

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { PolicyRefusal } from "../../runner/errors.js";
 import type { Keys } from "../../shared/keys.js";
-import { type DeploymentEvent, deploymentEvent } from "../../shared/protocol/index.js";
+import { type DeploymentEvent, deploymentEvent, statusRecord } from "../../shared/protocol/index.js";
 import { testClient } from "../support/redis.js";
 import {
   deadLetters,
@@ -70,6 +70,8 @@ describe("runner: the original HyperCode system's agents", () => {
     await client.xadd(k.requestStream, "*", "payload", payload);
 
     const s = await waitForState(client, prefix, id, "succeeded");
+    // Every field the runner wrote is one the shared schema knows.
+    expect(() => statusRecord.strict().parse(s)).not.toThrow();
     expect(JSON.parse(s.request as string)).toMatchObject({
       request_id: id,
       priority: "high",

@@ -1,4 +1,4 @@
--- agent_revoke: revokes an agent's (or an operator's) key at once; the record stays, for the
+-- key_revoke: revokes an agent's (or an operator's) key at once; the record stays, for the
 -- audit trail.
 -- KEYS[1] agent (or operator) record hash
 -- ARGV[1] now (ISO)

@@ -1,5 +1,10 @@
 import * as z from "zod";
-import { ACTIONS, EVOLUTION_STATUSES, REQUEST_STATES } from "../../shared/protocol/index.js";
+import { ACTIONS } from "./payload.js";
+import { REQUEST_STATES } from "./status.js";
+import { EVOLUTION_STATUSES } from "./upstream.js";
+
+/** An Idempotency-Key header: printable ASCII without spaces, as most implementations accept. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * The shapes the intake answers with. Routes build their bodies as these types, the OpenAPI
