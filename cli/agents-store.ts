@@ -4,6 +4,7 @@ import { ScriptReplyError } from "../shared/errors.js";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
 import { type AgentRecord, ANY_TARGET, agentRecord } from "../shared/protocol/agent.js";
+import type { ScriptReply } from "../shared/protocol/index.js";
 import { ACTIONS, type Action } from "../shared/protocol/payload.js";
 import { agentId as agentIdSchema, targetName } from "../shared/protocol/slug.js";
 import type { RedisPort } from "../shared/redis/port.js";
@@ -97,7 +98,7 @@ export const addAgent = async (
     callbacks: [...new Set((input.callbacks ?? []).map((c) => normaliseCallbackPrefix(c) as string))],
   };
   const apiKey = generateApiKey(agent.agent_id);
-  const reply = await runJsonScript<{ ok: boolean; replaced?: boolean; error?: string }>(
+  const reply = await runJsonScript<ScriptReply<{ replaced: boolean }, "agent_put">>(
     redis,
     SCRIPTS.agent_put,
     [k.agent(agent.agent_id), k.agentIndex],
@@ -113,20 +114,20 @@ export const addAgent = async (
       JSON.stringify(agent.callbacks),
     ],
   );
-  if (reply.ok) return { outcome: reply.replaced ? "replaced" : "created", apiKey, agent };
-  if (reply.error === "exists") return { outcome: "exists" };
-  throw new ScriptReplyError(`agent_put answered ${JSON.stringify(reply)}`);
+  return reply.ok
+    ? { outcome: reply.replaced ? "replaced" : "created", apiKey, agent }
+    : { outcome: "exists" };
 };
 
 /** Every agent, sorted by id, without key hashes (the script drops them; the schema would too). */
 export const listAgents = async (redis: RedisPort, k: Keys): Promise<AgentRecord[]> => {
-  const reply = await runJsonScript<{ ok: boolean; agents?: unknown }>(
+  const reply = await runJsonScript<ScriptReply<{ agents: unknown }, "agents_list">>(
     redis,
     SCRIPTS.agents_list,
     [k.agentIndex],
     [k.agent("")],
   );
-  return asList<Record<string, unknown>>(reply.agents).map((a) => {
+  return asList<Record<string, unknown>>(reply.ok ? reply.agents : []).map((a) => {
     // cjson writes an empty list as {}.
     const parsed = agentRecord.safeParse({ ...a, callbacks: asList(a.callbacks) });
     if (!parsed.success)

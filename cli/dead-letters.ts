@@ -1,6 +1,7 @@
 import { ScriptReplyError } from "../shared/errors.js";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
+import type { ScriptReply } from "../shared/protocol/index.js";
 import type { RedisPort } from "../shared/redis/port.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
 
@@ -67,7 +68,7 @@ export const listDeadLetters = async (
   k: Keys,
   opts: ListOptions = {},
 ): Promise<{ length: number; entries: DeadLetterView[] }> => {
-  const reply = await runJsonScript<{ ok: boolean; length?: number; entries?: unknown }>(
+  const reply = await runJsonScript<ScriptReply<{ length: number; entries: unknown }, "dlq_list">>(
     redis,
     SCRIPTS.dlq_list,
     [k.deadLetterStream],
@@ -131,24 +132,24 @@ export const replayDeadLetter = async (
 ): Promise<ReplayResult> => {
   const requestId = entry.request_id ?? "";
   const requestKeys = requestId ? [k.request(requestId), k.statusStream, k.requestEvents(requestId)] : [];
-  const reply = await runJsonScript<{
-    ok: boolean;
-    entry_id?: string;
-    revived?: boolean;
-    error?: string;
-    state?: string;
-  }>(
+  const reply = await runJsonScript<ScriptReply<{ entry_id: string; revived: boolean }, "dlq_replay">>(
     redis,
     SCRIPTS.dlq_replay,
     [k.deadLetterStream, k.requestStream, ...requestKeys],
     [entry.id, requestId, now.toISOString()],
   );
-  if (reply.ok && reply.entry_id) {
-    return { outcome: "replayed", entryId: reply.entry_id, revived: reply.revived === true };
+  if (reply.ok) return { outcome: "replayed", entryId: reply.entry_id, revived: reply.revived === true };
+  switch (reply.error) {
+    case "not_found":
+    case "no_fields":
+      return { outcome: reply.error };
+    case "not_dead_lettered":
+      return { outcome: "not_dead_lettered", state: String(reply.state ?? "?") };
+    case "mismatch":
+      throw new ScriptReplyError(
+        `dlq_replay: dead letter ${entry.id} names another request than the one read in it (${requestId})`,
+      );
   }
-  if (reply.error === "not_found" || reply.error === "no_fields") return { outcome: reply.error };
-  if (reply.error === "not_dead_lettered") return { outcome: "not_dead_lettered", state: reply.state ?? "?" };
-  throw new ScriptReplyError(`dlq_replay answered ${JSON.stringify(reply)}`);
 };
 
 /** Deletes dead letters; returns the ids that were there. */
@@ -158,7 +159,7 @@ export const dropDeadLetters = async (
   ids: readonly string[],
 ): Promise<string[]> => {
   if (ids.length === 0) return [];
-  const reply = await runJsonScript<{ ok: boolean; dropped?: unknown }>(
+  const reply = await runJsonScript<ScriptReply<{ dropped: unknown }, "dlq_drop">>(
     redis,
     SCRIPTS.dlq_drop,
     [k.deadLetterStream],

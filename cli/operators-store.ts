@@ -1,8 +1,7 @@
 import { generateOperatorKey, hashApiKey } from "../shared/api-key.js";
-import { ScriptReplyError } from "../shared/errors.js";
 import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
-import { type OperatorRecord, operatorId } from "../shared/protocol/index.js";
+import { type OperatorRecord, operatorId, type ScriptReply } from "../shared/protocol/index.js";
 import type { RedisPort } from "../shared/redis/port.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
 import { type RevokeResult, revokeRecord, slugProblem } from "./credential-store.js";
@@ -46,26 +45,26 @@ export const addOperator = async (
   checkId(input.operatorId);
   const operator: OperatorRecord = { operator_id: input.operatorId, created_at: now.toISOString() };
   const operatorKey = generateOperatorKey(operator.operator_id);
-  const reply = await runJsonScript<{ ok: boolean; replaced?: boolean; error?: string }>(
+  const reply = await runJsonScript<ScriptReply<{ replaced: boolean }, "operator_put">>(
     redis,
     SCRIPTS.operator_put,
     [k.operator(operator.operator_id), k.operatorIndex],
     [operator.operator_id, await hashApiKey(operatorKey), operator.created_at, input.replace ? "1" : "0"],
   );
-  if (reply.ok) return { outcome: reply.replaced ? "replaced" : "created", operatorKey, operator };
-  if (reply.error === "exists") return { outcome: "exists" };
-  throw new ScriptReplyError(`operator_put answered ${JSON.stringify(reply)}`);
+  return reply.ok
+    ? { outcome: reply.replaced ? "replaced" : "created", operatorKey, operator }
+    : { outcome: "exists" };
 };
 
 /** Every operator, sorted by id, without key hashes. */
 export const listOperators = async (redis: RedisPort, k: Keys): Promise<OperatorRecord[]> => {
-  const reply = await runJsonScript<{ ok: boolean; operators?: unknown }>(
+  const reply = await runJsonScript<ScriptReply<{ operators: unknown }, "operators_list">>(
     redis,
     SCRIPTS.operators_list,
     [k.operatorIndex],
     [k.operator("")],
   );
-  return asList<OperatorRecord>(reply.operators);
+  return asList<OperatorRecord>(reply.ok ? reply.operators : []);
 };
 
 /** Revokes at once: the dashboard signs the operator out on its next refresh. */
