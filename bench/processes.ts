@@ -72,5 +72,3 @@ export const startProcess = async (
     },
   };
 };
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

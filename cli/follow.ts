@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { z } from "zod";
 import { statusEventSchema } from "../shared/protocol/http.js";
 import type { RequestState } from "../shared/protocol/index.js";
@@ -32,8 +33,6 @@ export interface FollowOptions {
 /** The exit code of a command that followed a request to its end. */
 export const exitCodeFor = (state: RequestState): number =>
   state === "succeeded" || state === "coalesced" ? EXIT.ok : EXIT.requestFailed;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const parseData = (client: IntakeClient, e: SseEvent): Transition => {
   let json: unknown;

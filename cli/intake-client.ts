@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { z } from "zod";
 import {
   type Accepted,
@@ -99,8 +100,6 @@ export interface IntakeClientOptions {
 const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 const RETRY_STATUS = new Set([502, 503, 504]);
 const MAX_RETRY_AFTER_S = 5;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const networkReason = (err: unknown, timeoutMs: number): { reason: string; connected: boolean } => {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };

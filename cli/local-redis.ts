@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { delimiter, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export class RedisServerMissingError extends Error {
   constructor() {
@@ -110,7 +111,7 @@ export const startLocalRedis = async (opts: LocalRedisOptions = {}): Promise<Loc
         },
       };
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   child.kill("SIGKILL");
   throw new Error(`redis-server did not answer on port ${port} within 5 s: ${stderr.trim()}`);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { allowedFrom, type ImprovementRequest, type RequestState } from "../shared/protocol/index.js";
 import type { Delivery } from "./consume.js";
 import { LockLostError } from "./errors.js";
@@ -91,7 +92,7 @@ export const execute = async (job: Job, lock: HeldLock, deps: ExecuteDeps): Prom
     return { kind: "done", outcome, durationMs: deps.clock() - startedAt };
   } catch (error) {
     if (signal.aborted) {
-      await Promise.race([work.catch(() => undefined), new Promise((r) => setTimeout(r, deps.windDownMs))]);
+      await Promise.race([work.catch(() => undefined), sleep(deps.windDownMs)]);
     }
     if (error instanceof RunnerStopping) return { kind: "handed_back" };
     return { kind: "error", error };

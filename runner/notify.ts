@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Keys } from "../shared/keys.js";
@@ -107,7 +108,7 @@ export class WebhookNotifier {
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
       }
-      if (attempt < attempts) await new Promise((r) => setTimeout(r, attempt * (this.deps.retryMs ?? 1000)));
+      if (attempt < attempts) await sleep(attempt * (this.deps.retryMs ?? 1000));
     }
     await this.record(requestId, `failed: ${last}`);
     log.warn({ request_id: requestId, error: last }, "webhook delivery failed");

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Delivery, StreamConsumer } from "./consume.js";
@@ -6,8 +7,6 @@ import type { RetrySchedule } from "./schedule.js";
 
 /** The longest a blocking read waits before the loop looks at its timers again. */
 export const MAX_BLOCK_MS = 5000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ReadLoopDeps {
   readonly consumer: StreamConsumer;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { keys as keyNames } from "../shared/keys.js";
@@ -42,8 +43,6 @@ export interface Runner {
   readonly port: number | undefined;
   readonly metrics: Metrics;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The runner: one consumer of the request stream, taking one entry at a time through the pipeline

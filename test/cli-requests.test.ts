@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../cli/local-redis.js";
@@ -91,7 +92,7 @@ const live = (args: string[], env: Record<string, string>) => {
       if (child.exitCode !== null || Date.now() > deadline) {
         throw new Error(`no ${pattern} on ${stream}:\n${text.stdout}\n${text.stderr}`);
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   };
   return { result, until };
@@ -331,7 +332,7 @@ describe("following a request: submit --wait and watch", () => {
     await move(id, "running", "runner r1 started it");
     await run.until("stderr", /running\s+runner r1 started it/);
     // Longer than FEED_MAX: the CLI's first feed closes and it must resume where it stopped.
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     await move(id, "succeeded", "2 containers replaced");
     const r = await run.result;
     expect(r.code).toBe(0);
@@ -361,7 +362,7 @@ describe("following a request: submit --wait and watch", () => {
     await run.until("stdout", /"status":"queued"/);
     await move(id, "running");
     await run.until("stdout", /"status":"running"/);
-    await new Promise((r) => setTimeout(r, 1200));
+    await sleep(1200);
     await move(id, "deploying", "starting 2 new containers");
     await move(id, "succeeded");
     const r = await run.result;
@@ -405,7 +406,7 @@ describe("following a request: submit --wait and watch", () => {
       await own.close();
       await move(id, "running");
       await move(id, "succeeded", "done while the intake was away");
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       own = await start();
       const r = await run.result;
       expect(r.code).toBe(0);

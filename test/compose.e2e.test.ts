@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./support/cli.js";
@@ -30,8 +31,6 @@ const BUSYBOX = join(ROOT, "demo", "busybox");
 
 // The credentials of a container's main process, as the kernel sees them.
 const READ_PID1_STATUS = "process.stdout.write(require('fs').readFileSync('/proc/1/status', 'utf8'))";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {

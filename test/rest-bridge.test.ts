@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES, type RestBridge, startRestBridge } from "../bridge/rest-bridge.js";
 import { type LocalRedis, startLocalRedis } from "../cli/local-redis.js";
@@ -280,7 +281,7 @@ describe("REST bridge when Redis is down", () => {
     const deadline = Date.now() + 5000;
     let res = await call(bridge.url, "/", ["PING"]);
     while (res.status !== 200 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       res = await call(bridge.url, "/", ["PING"]);
     }
     expect(res.body).toEqual({ result: "PONG" });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -117,7 +118,7 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
       const status = await redis.hgetall(k.request(id));
       if (status.state && isTerminal(status.state as RequestState)) return status;
       if (Date.now() > deadline) throw new Error(`request ${id} still ${status.state}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   };
   const running = async () => serving(await containersOf(fx, name));
@@ -126,7 +127,7 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
     const deadline = Date.now() + 10_000;
     while (!(await redis.hget(k.targets, name))) {
       if (Date.now() > deadline) throw new Error("target not published");
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     const published = JSON.parse((await redis.hget(k.targets, name)) as string);
     expect(published).toMatchObject({ target: name, replicas: 2, runner_id: "e2e-runner" });

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalRedis, startLocalRedis } from "../cli/local-redis.js";
@@ -248,7 +249,7 @@ describe("an upstream HyperCode agent, unchanged, against the runner", { timeout
     // The second entry may be taken up after the first ended (it waited for the target's lock).
     const deadline = Date.now() + 30_000;
     while ((await redis.hget(k.request(id), "duplicates")) !== "1" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     const status = await redis.hgetall(k.request(id));
     expect(status, context(run)).toMatchObject({ state: "succeeded", duplicates: "1" });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ExecutionContext } from "hono";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type RestBridge, startRestBridge } from "../bridge/rest-bridge.js";
@@ -124,7 +125,7 @@ describe("Workers entry on workerd (wrangler dev)", () => {
     const deadline = Date.now() + 5000;
     let status = (await ready()).status;
     while (status !== 200 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       status = (await ready()).status;
     }
     expect(status).toBe(200);

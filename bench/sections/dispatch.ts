@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { startLocalRedis } from "../../cli/local-redis.js";
 import { keys } from "../../shared/keys.js";
 import { createIoredisClient } from "../../shared/redis/ioredis-adapter.js";
-import { sleep, startProcess } from "../processes.js";
+import { startProcess } from "../processes.js";
 import type { Section, Settings } from "../section.js";
 import { intakeEnv, seedAgent, submission } from "../seed.js";
 import { fmt, percentile } from "../stats.js";

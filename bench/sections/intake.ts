@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { startLocalRedis } from "../../cli/local-redis.js";
 import { keys } from "../../shared/keys.js";
 import { createIoredisClient } from "../../shared/redis/ioredis-adapter.js";
-import { type BenchProcess, sleep, startProcess } from "../processes.js";
+import { type BenchProcess, startProcess } from "../processes.js";
 import { redisBenchmark } from "../redis-benchmark.js";
 import type { Section, Settings } from "../section.js";
 import { intakeEnv, publishTargets, seedAgent, submission } from "../seed.js";

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { startLocalRedis } from "../../cli/local-redis.js";
 import { keys } from "../../shared/keys.js";
 import { isTerminal, type RequestState } from "../../shared/protocol/index.js";
 import { createIoredisClient } from "../../shared/redis/ioredis-adapter.js";
-import { type BenchProcess, sleep, startProcess } from "../processes.js";
+import { type BenchProcess, startProcess } from "../processes.js";
 import type { Section, Settings } from "../section.js";
 import { intakeEnv, seedAgent, submission } from "../seed.js";
 import { fmt } from "../stats.js";

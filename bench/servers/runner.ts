@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 // A real runner (the queue side as it ships: consume, lock, coalesce, report) with a stand-in
 // Deployer that takes DEPLOY_MS per deploy. The dispatch and scale benchmarks measure the queue,
 // not Docker; each deploy logs "bench deploy" so the harness can count the deploys actually run.
@@ -17,7 +18,7 @@ const deployer: Deployer = {
   async validate() {},
   async deploy(ctx) {
     log.info({ request_id: ctx.request.request_id, target: ctx.request.target_agent }, "bench deploy");
-    await new Promise((r) => setTimeout(r, deployMs));
+    await sleep(deployMs);
     return { state: "succeeded", detail: "bench deployer" };
   },
 };

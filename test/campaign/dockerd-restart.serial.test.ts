@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import Dockerode from "dockerode";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
@@ -13,7 +14,7 @@ import { createFixture, type Fixture } from "../runner-docker/support.js";
 import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
 import { expectConverged } from "./docker-support.js";
 import { type PrivateDockerd, startPrivateDockerd } from "./private-dockerd.js";
-import { size, sleep } from "./support.js";
+import { size } from "./support.js";
 
 /**
  * The Docker daemon restarted while the runner rolls a target out. Containers without a restart

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +16,7 @@ import { succeedAfter, TestCatalog, TestDeployer, testEnv, waitFor } from "../ru
 import { addAgent, publishTarget } from "../support/fixtures.js";
 import type { RunningIntake } from "../support/intake-runtime.js";
 import { startNodeTestIntake } from "../support/node-intake.js";
-import { size, sleep } from "./support.js";
+import { size } from "./support.js";
 
 /**
  * Redis killed with SIGKILL in the middle of a burst of submissions, then started again on the

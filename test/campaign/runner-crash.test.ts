@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILT, STATE } from "../../runner/docker/labels.js";
@@ -10,7 +11,7 @@ import type { RunningIntake } from "../support/intake-runtime.js";
 import { startNodeTestIntake } from "../support/node-intake.js";
 import { deletePrefix, freshPrefix, redisUrl, testClient } from "../support/redis.js";
 import { expectConverged, watchHealthy } from "./docker-support.js";
-import { bundleEntry, type ChildRunner, size, sleep, spawnRunner } from "./support.js";
+import { bundleEntry, type ChildRunner, size, spawnRunner } from "./support.js";
 
 /**
  * The runner as it ships (runner/main.ts: queue side and real Docker side) killed with SIGKILL at

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { build } from "esbuild";
 import { ROOT } from "../support/cli.js";
 
@@ -19,8 +20,6 @@ export const size = (short: number, long: number): number => (LONG ? long : shor
  */
 export const seed = (fixed: number): number =>
   process.env.CAMPAIGN_SEED ? Number(process.env.CAMPAIGN_SEED) : LONG ? Date.now() : fixed;
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Bundles a TypeScript entry next to node_modules (so its bare imports resolve as in production)

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import Dockerode from "dockerode";
 import { pino } from "pino";
 import { createDockerSide } from "../../runner/docker/docker-side.js";
@@ -221,7 +222,7 @@ export const waitUntilHealthy = async (docker: Dockerode, id: string, timeoutMs 
     const status = c.State.Health?.Status;
     if (c.State.Running && (status === undefined || status === "healthy")) return;
     if (Date.now() > deadline) throw new Error(`container ${id.slice(0, 12)} not healthy: ${status}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 };
 
@@ -455,7 +456,7 @@ export const startLoadClient = async (
   const marks = async () => (await lines()).map((m) => m.mark).join("");
   for (let i = 0; (await marks()).length < 20; i++) {
     if (i > 150) throw new Error(`the load client did not get going: '${await marks()}'`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   let window = 0;
   const open = (n: number) =>
@@ -473,7 +474,7 @@ export const startLoadClient = async (
       for (let i = 0; i < 200; i++) {
         const later = new Set((await lines()).filter((m) => m.window > mine).map((m) => m.loop));
         if (later.size === LOOPS) break;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       const seen = (await lines()).filter((m) => m.window === mine);
       return { ms, marks: seen.map((m) => m.mark).join("") };
@@ -514,7 +515,7 @@ export const lifecycleDuring = async (
     const remaining = new Set((await containersOf(fx, name)).map((c) => c.Id));
     const gone = () => seen.filter((e) => e.action === "die").length;
     // The last stop has happened when run() returns; its event may still be on the way.
-    for (let i = 0; i < 50 && gone() < remaining.size; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && gone() < remaining.size; i++) await sleep(100);
     return seen.map((e) => `${e.action === "start" ? "+" : "-"}${remaining.has(e.id) ? "new" : "old"}`);
   } finally {
     (events as unknown as { destroy: () => void }).destroy();

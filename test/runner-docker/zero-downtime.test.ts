@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerSide } from "../../runner/docker/docker-side.js";
 import {
@@ -73,7 +74,7 @@ describe("zero downtime", () => {
     const stopStart = await measure(client, async () => {
       await Promise.all(replicas.map((c) => fx.docker.getContainer(c.Id).stop()));
       await Promise.all(replicas.map((c) => fx.docker.getContainer(c.Id).start()));
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     });
     await client.stop();
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../../runner/backoff.js";
@@ -12,7 +13,7 @@ import { ConfigError } from "../../shared/config/parse.js";
 import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import type { ImprovementPayload } from "../../shared/protocol/index.js";
 import { IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
-import { newRequest, perTestPrefix, readAs, sleep, waitFor } from "./support.js";
+import { newRequest, perTestPrefix, readAs, waitFor } from "./support.js";
 
 describe("runner config", () => {
   it("has defaults, and derives the heartbeat from the claim idle time", () => {

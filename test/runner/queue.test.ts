@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { PermanentError, PolicyRefusal, TransientError } from "../../runner/errors.js";
@@ -10,7 +11,6 @@ import {
   pendingEntries,
   perTestPrefix,
   readAs,
-  sleep,
   startTestRunner,
   statusOf,
   succeedAfter,

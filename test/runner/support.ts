@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterEach, beforeEach } from "vitest";
@@ -32,8 +33,6 @@ export interface DeployCall {
 }
 
 export type Behaviour = (ctx: DeployContext, attempt: number) => Promise<DeployOutcome>;
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A promise a test opens when it wants: holds a deploy until the test has set the scene. */
 export const newGate = () => {

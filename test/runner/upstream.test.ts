@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { PolicyRefusal } from "../../runner/errors.js";
@@ -120,7 +121,7 @@ describe("runner: the original HyperCode system's agents", () => {
     );
     expect(await deadLetters(client, prefix)).toEqual([]);
     await waitFor("one event", () => heard.length === 1);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(heard).toHaveLength(1);
   });
 
@@ -140,7 +141,7 @@ describe("runner: the original HyperCode system's agents", () => {
     expect(dl?.reason).toMatch(new RegExp(`id '${id}' already names a different request`));
     expect(t.deployer.calls).toHaveLength(1);
     expect((await statusOf(client, prefix, id)).state).toBe("succeeded");
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(heard.map((h) => h.event.success)).toEqual([true]);
   });
 

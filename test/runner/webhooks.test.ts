@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { hashApiKey } from "../../shared/api-key.js";
 import { encodeStreamFields, type ImprovementRequest } from "../../shared/protocol/index.js";
 import { SIGNATURE_HEADER, verifyWebhook } from "../../shared/webhook.js";
 import { addAgent } from "../support/fixtures.js";
-import { type PerTest, perTestPrefix, sleep, startTestRunner, TestDeployer } from "./support.js";
+import { type PerTest, perTestPrefix, startTestRunner, TestDeployer } from "./support.js";
 
 interface Received {
   headers: IncomingMessage["headers"];

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 /** How a test starts the intake on one runtime, served over real HTTP. */
 export interface StartIntakeOptions {
   /** The Redis the intake writes to (the Workers one reaches it through a REST bridge). */
@@ -53,7 +54,7 @@ export const waitUntilServing = async (
           `the ${runtime} intake at ${baseUrl} was not ready within ${timeoutMs} ms (last: ${last})`,
         );
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 };

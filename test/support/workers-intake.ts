@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startRestBridge } from "../../bridge/rest-bridge.js";
 import { freePort } from "../../cli/local-redis.js";
 import type { RunningIntake, StartIntakeOptions } from "./intake-runtime.js";
@@ -60,7 +61,7 @@ const killGroup = async (child: ChildProcess): Promise<void> => {
       signal("SIGKILL");
       killed = true;
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
 };
 
