@@ -12,7 +12,7 @@ import {
   startLoadClient,
   waitUntilHealthy,
   writeServiceContext,
-} from "../../test/runner-docker/support.js";
+} from "../../test/support/docker.js";
 import type { Section, Settings } from "../section.js";
 import { fmt, fmtSummary, summarise } from "../stats.js";
 

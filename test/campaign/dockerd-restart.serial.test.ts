@@ -9,12 +9,12 @@ import { STATE } from "../../runner/docker/labels.js";
 import { createRunner, type Runner } from "../../runner/runner.js";
 import { keys } from "../../shared/keys.js";
 import { isTerminal, type RequestState } from "../../shared/protocol/index.js";
-import { enqueue, newRequest, testEnv, timeline } from "../runner/support.js";
-import { createFixture, type Fixture } from "../runner-docker/support.js";
+import { size } from "../support/campaign.js";
+import { expectConverged } from "../support/campaign-docker.js";
+import { createFixture, type Fixture } from "../support/docker.js";
+import { type PrivateDockerd, startPrivateDockerd } from "../support/private-dockerd.js";
 import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
-import { expectConverged } from "./docker-support.js";
-import { type PrivateDockerd, startPrivateDockerd } from "./private-dockerd.js";
-import { size } from "./support.js";
+import { enqueue, newRequest, testEnv, timeline } from "../support/runner.js";
 
 /**
  * The Docker daemon restarted while the runner rolls a target out. Containers without a restart

@@ -12,10 +12,10 @@ import {
   improvementSubmission,
 } from "../../shared/protocol/index.js";
 import { IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
+import { seed, size } from "../support/campaign.js";
 import { addAgent, publishTarget, uniqueName } from "../support/fixtures.js";
 import { startNodeTestIntake } from "../support/node-intake.js";
 import { deletePrefix, freshPrefix, redisUrl, testClient } from "../support/redis.js";
-import { seed, size } from "./support.js";
 
 /**
  * Generated bodies, headers and paths at the intake: it never answers 5xx, never accepts an

@@ -11,12 +11,12 @@ import { createRunner, type Runner } from "../../runner/runner.js";
 import { keys } from "../../shared/keys.js";
 import { isTerminal, type RequestState } from "../../shared/protocol/index.js";
 import { createIoredisClient } from "../../shared/redis/ioredis-adapter.js";
-import { jsonPost } from "../intake/harness.js";
-import { succeedAfter, TestCatalog, TestDeployer, testEnv, waitFor } from "../runner/support.js";
+import { size } from "../support/campaign.js";
 import { addAgent, publishTarget } from "../support/fixtures.js";
+import { jsonPost } from "../support/intake-harness.js";
 import type { RunningIntake } from "../support/intake-runtime.js";
 import { startNodeTestIntake } from "../support/node-intake.js";
-import { size } from "./support.js";
+import { succeedAfter, TestCatalog, TestDeployer, testEnv, waitFor } from "../support/runner.js";
 
 /**
  * Redis killed with SIGKILL in the middle of a burst of submissions, then started again on the

@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILT, STATE } from "../../runner/docker/labels.js";
 import { keys } from "../../shared/keys.js";
 import { isTerminal, type RequestState } from "../../shared/protocol/index.js";
-import { jsonPost } from "../intake/harness.js";
-import { containersOf, createFixture, type Fixture } from "../runner-docker/support.js";
+import { bundleEntry, type ChildRunner, size, spawnRunner } from "../support/campaign.js";
+import { expectConverged, watchHealthy } from "../support/campaign-docker.js";
+import { containersOf, createFixture, type Fixture } from "../support/docker.js";
 import { addAgent } from "../support/fixtures.js";
+import { jsonPost } from "../support/intake-harness.js";
 import type { RunningIntake } from "../support/intake-runtime.js";
 import { startNodeTestIntake } from "../support/node-intake.js";
 import { deletePrefix, freshPrefix, redisUrl, testClient } from "../support/redis.js";
-import { expectConverged, watchHealthy } from "./docker-support.js";
-import { bundleEntry, type ChildRunner, size, spawnRunner } from "./support.js";
 
 /**
  * The runner as it ships (runner/main.ts: queue side and real Docker side) killed with SIGKILL at

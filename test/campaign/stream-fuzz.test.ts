@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { Keys } from "../../shared/keys.js";
 import { decodeStreamEntry, fieldsToRecord } from "../../shared/protocol/index.js";
+import { seed, size } from "../support/campaign.js";
 import {
   deadLetters,
   enqueue,
@@ -12,8 +13,7 @@ import {
   startTestRunner,
   waitFor,
   waitForState,
-} from "../runner/support.js";
-import { seed, size } from "./support.js";
+} from "../support/runner.js";
 
 /**
  * Garbage written straight to the request stream (random fields and values, `payload` fields

@@ -10,9 +10,9 @@ import {
   transition,
   uniqueName,
 } from "../support/fixtures.js";
+import { authedGet, type IntakeHarness, jsonPost } from "../support/intake-harness.js";
+import { expectDocumented } from "../support/openapi-check.js";
 import { deletePrefix, freshPrefix, testClient } from "../support/redis.js";
-import { authedGet, type IntakeHarness, jsonPost } from "./harness.js";
-import { expectDocumented } from "./openapi-check.js";
 
 const PROBLEM = "application/problem+json";
 

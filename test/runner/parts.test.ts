@@ -13,7 +13,7 @@ import { ConfigError } from "../../shared/config/parse.js";
 import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
 import type { ImprovementPayload } from "../../shared/protocol/index.js";
 import { IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
-import { newRequest, perTestPrefix, readAs, waitFor } from "./support.js";
+import { newRequest, perTestPrefix, readAs, waitFor } from "../support/runner.js";
 
 describe("runner config", () => {
   it("has defaults, and derives the heartbeat from the claim idle time", () => {

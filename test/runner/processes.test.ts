@@ -17,7 +17,7 @@ import {
   timeline,
   waitFor,
   waitForState,
-} from "./support.js";
+} from "../support/runner.js";
 
 /**
  * The runner as a real process: killed with SIGKILL mid-deploy (another runner must finish the
@@ -32,7 +32,7 @@ beforeAll(async () => {
   bundleDir = mkdtempSync(join(ROOT, "node_modules", ".runner-test-"));
   bundle = join(bundleDir, "child-runner.mjs");
   await build({
-    entryPoints: [join(ROOT, "test", "runner", "child-runner.ts")],
+    entryPoints: [join(ROOT, "test", "support", "child-runner.ts")],
     outfile: bundle,
     bundle: true,
     platform: "node",

@@ -17,7 +17,7 @@ import {
   timeline,
   waitFor,
   waitForState,
-} from "./support.js";
+} from "../support/runner.js";
 
 let client: Redis;
 let prefix: string;

@@ -6,7 +6,7 @@ import { hashApiKey } from "../../shared/api-key.js";
 import { encodeStreamFields, type ImprovementRequest } from "../../shared/protocol/index.js";
 import { SIGNATURE_HEADER, verifyWebhook } from "../../shared/webhook.js";
 import { addAgent } from "../support/fixtures.js";
-import { type PerTest, perTestPrefix, startTestRunner, TestDeployer } from "./support.js";
+import { type PerTest, perTestPrefix, startTestRunner, TestDeployer } from "../support/runner.js";
 
 interface Received {
   headers: IncomingMessage["headers"];
