@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createDockerSide } from "../../runner/docker/docker-side.js";
 import {
   buildContext,
   containersOf,
@@ -12,7 +11,8 @@ import {
   startLoadClient,
   waitUntilHealthy,
   writeServiceContext,
-} from "../../test/support/docker.js";
+} from "../../fixtures/docker.js";
+import { createDockerSide } from "../../runner/docker/docker-side.js";
 import type { Section, Settings } from "../section.js";
 import { fmt, fmtSummary, summarise } from "../stats.js";
 

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { containersOf, createFixture, type Fixture } from "../../fixtures/docker.js";
 import { BUILT, STATE } from "../../runner/docker/labels.js";
 import { keys } from "../../shared/keys.js";
 import { isTerminal, type RequestState } from "../../shared/protocol/index.js";
 import { bundleEntry, type ChildRunner, size, spawnRunner } from "../support/campaign.js";
 import { expectConverged, watchHealthy } from "../support/campaign-docker.js";
-import { containersOf, createFixture, type Fixture } from "../support/docker.js";
 import { addAgent } from "../support/fixtures.js";
 import { jsonPost } from "../support/intake-harness.js";
 import type { RunningIntake } from "../support/intake-runtime.js";

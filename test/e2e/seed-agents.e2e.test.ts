@@ -4,10 +4,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalRedis, startLocalRedis } from "../../cli/local-redis.js";
+import { containersOf, createFixture, type Fixture, serving } from "../../fixtures/docker.js";
 import { keys, RUNNER_GROUP, STREAMS } from "../../shared/keys.js";
 import { createIoredisClient } from "../../shared/redis/ioredis-adapter.js";
 import { ensureCliBuilt, finished, killCliProcesses, ROOT, spawnCli, waitForOutput } from "../support/cli.js";
-import { containersOf, createFixture, type Fixture, serving } from "../support/docker.js";
 
 /**
  * Issue 10, "proof with their client": an agent of the original HyperCode system, in Python with

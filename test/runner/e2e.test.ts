@@ -2,6 +2,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  containersOf,
+  createFixture,
+  execIn,
+  type Fixture,
+  revisionOf,
+  serving,
+} from "../../fixtures/docker.js";
 import { parseRunnerConfig } from "../../runner/config.js";
 import { createDockerSide } from "../../runner/docker/docker-side.js";
 import { createRunner, type Runner } from "../../runner/runner.js";
@@ -12,7 +20,6 @@ import {
   type RequestState,
   requestIdForEntry,
 } from "../../shared/protocol/index.js";
-import { containersOf, createFixture, execIn, type Fixture, revisionOf, serving } from "../support/docker.js";
 import { deletePrefix, freshPrefix, redisUrl, testClient } from "../support/redis.js";
 
 /**

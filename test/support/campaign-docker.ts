@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { containersOf, type Fixture } from "../../fixtures/docker.js";
 import { STATE } from "../../runner/docker/labels.js";
-import { containersOf, type Fixture } from "./docker.js";
 
 /**
  * What the Docker-side campaign tests check about a target: a watcher that it always has a

@@ -1,8 +1,5 @@
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../../runner/docker/docker-side.js";
-import { STATE } from "../../../runner/docker/labels.js";
-import { revisionFor } from "../../../runner/docker/revisions.js";
 import {
   containersOf,
   createFixture,
@@ -16,7 +13,10 @@ import {
   revisionOf,
   sideFor as side,
   silentLog,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { createDockerSide } from "../../../runner/docker/docker-side.js";
+import { STATE } from "../../../runner/docker/labels.js";
+import { revisionFor } from "../../../runner/docker/revisions.js";
 
 let fx: Fixture;
 let v1: { context: string; imageId: string };

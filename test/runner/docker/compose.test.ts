@@ -3,7 +3,6 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../../runner/docker/docker-side.js";
 import {
   createFixture,
   deployContext,
@@ -13,7 +12,8 @@ import {
   requestFor,
   silentLog,
   writeServiceContext,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { createDockerSide } from "../../../runner/docker/docker-side.js";
 
 const run = promisify(execFile);
 

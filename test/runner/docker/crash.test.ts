@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILT, STATE } from "../../../runner/docker/labels.js";
 import {
   containersOf,
   createFixture,
@@ -9,7 +8,8 @@ import {
   freshSide,
   ROLLOUT_TIMEOUT_MS,
   requestFor,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { BUILT, STATE } from "../../../runner/docker/labels.js";
 
 let fx: Fixture;
 let v1: { context: string; imageId: string };

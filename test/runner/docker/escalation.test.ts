@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../../runner/docker/docker-side.js";
-import { PolicyRefusal } from "../../../runner/errors.js";
 import {
   containersOf,
   createFixture,
@@ -10,7 +8,9 @@ import {
   requestFor,
   silentLog,
   watchWrites,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { createDockerSide } from "../../../runner/docker/docker-side.js";
+import { PolicyRefusal } from "../../../runner/errors.js";
 
 let fx: Fixture;
 let volume: string;

@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../../runner/docker/docker-side.js";
-import { STATE } from "../../../runner/docker/labels.js";
-import { LockLostError } from "../../../runner/errors.js";
 import {
   containersOf,
   createFixture,
@@ -11,7 +8,10 @@ import {
   requestFor,
   silentLog,
   watchWrites,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { createDockerSide } from "../../../runner/docker/docker-side.js";
+import { STATE } from "../../../runner/docker/labels.js";
+import { LockLostError } from "../../../runner/errors.js";
 
 let fx: Fixture;
 

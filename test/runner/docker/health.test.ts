@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../../runner/docker/docker-side.js";
 import {
   containersOf,
   createFixture,
@@ -9,7 +8,8 @@ import {
   ROLLOUT_TIMEOUT_MS,
   requestFor,
   silentLog,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { createDockerSide } from "../../../runner/docker/docker-side.js";
 
 let fx: Fixture;
 

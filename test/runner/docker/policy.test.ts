@@ -1,8 +1,5 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../../runner/docker/docker-side.js";
-import { PolicyRefusal } from "../../../runner/errors.js";
-import type { ImprovementPayload } from "../../../shared/protocol/index.js";
 import {
   containersOf,
   createFixture,
@@ -11,7 +8,10 @@ import {
   requestFor,
   silentLog,
   watchWrites,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { createDockerSide } from "../../../runner/docker/docker-side.js";
+import { PolicyRefusal } from "../../../runner/errors.js";
+import type { ImprovementPayload } from "../../../shared/protocol/index.js";
 
 let fx: Fixture;
 let v1: { context: string; imageId: string };

@@ -1,10 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../../runner/docker/docker-side.js";
-import { BUILT } from "../../../runner/docker/labels.js";
-import { PolicyRefusal } from "../../../runner/errors.js";
-import type { DeployOutcome } from "../../../runner/ports.js";
 import {
   containersOf,
   createFixture,
@@ -17,7 +13,11 @@ import {
   sideFor as side,
   silentLog,
   watchWrites,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { createDockerSide } from "../../../runner/docker/docker-side.js";
+import { BUILT } from "../../../runner/docker/labels.js";
+import { PolicyRefusal } from "../../../runner/errors.js";
+import type { DeployOutcome } from "../../../runner/ports.js";
 
 /**
  * `hypercode.redeploy`: what a `redeploy` without an image means for a target. The upstream

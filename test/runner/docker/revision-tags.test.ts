@@ -1,8 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { STATE } from "../../../runner/docker/labels.js";
-import { foundRevision, HISTORY_LENGTH, revisionFor } from "../../../runner/docker/revisions.js";
-import type { DeployContext } from "../../../runner/ports.js";
 import {
   containersOf,
   createFixture,
@@ -11,7 +8,10 @@ import {
   freshSide,
   ROLLOUT_TIMEOUT_MS,
   requestFor,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { STATE } from "../../../runner/docker/labels.js";
+import { foundRevision, HISTORY_LENGTH, revisionFor } from "../../../runner/docker/revisions.js";
+import type { DeployContext } from "../../../runner/ports.js";
 
 /**
  * Revision tags after deploys cut short: a revision that leaves a target's history loses its tag

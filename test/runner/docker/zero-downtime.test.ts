@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSide } from "../../../runner/docker/docker-side.js";
 import {
   containersOf,
   createFixture,
@@ -10,7 +9,8 @@ import {
   requestFor,
   silentLog,
   startLoadClient,
-} from "../../support/docker.js";
+} from "../../../fixtures/docker.js";
+import { createDockerSide } from "../../../runner/docker/docker-side.js";
 
 let fx: Fixture;
 let v1: { context: string; imageId: string };
