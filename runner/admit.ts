@@ -5,6 +5,7 @@ import {
   type RequestState,
 } from "../shared/protocol/index.js";
 import type { Delivery } from "./consume.js";
+import type { DirectCheck } from "./direct-entries.js";
 import { PolicyRefusal } from "./errors.js";
 import type { Deployer } from "./ports.js";
 import { fingerprintOf, recordFields, type StatusStore } from "./status.js";
@@ -12,7 +13,11 @@ import { fingerprintOf, recordFields, type StatusStore } from "./status.js";
 /** What the runner makes of an entry before it takes any lock. */
 export type Verdict =
   /** Cannot be read as a request at all (or claims another entry's request id): dead-letter it. */
-  | { kind: "garbage"; reason: string; cause: "undecodable" | "id_reused" }
+  | {
+      kind: "garbage";
+      reason: string;
+      cause: "undecodable" | "id_reused" | "unknown_agent" | "direct_entries_off";
+    }
   /**
    * A second entry for a request already known, asking the same thing (an agent's retried XADD):
    * acknowledge it and note it on the first, never run it twice.
@@ -32,6 +37,8 @@ export interface AdmitDeps {
   readonly status: StatusStore;
   readonly deployer: Deployer;
   readonly maxDeliveries: number;
+  /** The intake's checks for an entry that came without one (direct-entries.ts). */
+  readonly checkDirect: (request: ImprovementRequest, entryId: string) => Promise<DirectCheck>;
 }
 
 const describeIssues = (issues: { path: PropertyKey[]; message: string }[] = []): string =>
@@ -69,8 +76,21 @@ export const admit = async (d: Delivery, deps: AdmitDeps): Promise<Verdict> => {
   if (head.state && isTerminal(head.state)) return { kind: "finished", request, state: head.state };
 
   let state = head.state;
+  let directRefusal: PolicyRefusal | undefined;
   if (state === undefined) {
-    // Written straight to the stream (or its record expired): the runner opens the record itself.
+    // Written straight to the stream (or its record expired): no intake checked it, so the runner
+    // does. An entry that names no usable agent is not a request of anyone's: dead-lettered.
+    const check = await deps.checkDirect(request, d.id);
+    if (!check.ok) {
+      if (check.code === "unknown_agent" || check.code === "revoked" || check.code === "direct_entries_off") {
+        return {
+          kind: "garbage",
+          reason: check.reason,
+          cause: check.code === "direct_entries_off" ? "direct_entries_off" : "unknown_agent",
+        };
+      }
+      directRefusal = new PolicyRefusal(check.code, check.reason);
+    }
     const created = await deps.status.move(request.request_id, "queued", {
       create: recordFields(request, d.id),
       detail: direct
@@ -80,6 +100,7 @@ export const admit = async (d: Delivery, deps: AdmitDeps): Promise<Verdict> => {
     state = created.ok ? "queued" : (created.current ?? "queued");
     if (isTerminal(state)) return { kind: "finished", request, state };
   }
+  if (directRefusal) return { kind: "refused", request, refusal: directRefusal };
   if (d.deliveries > deps.maxDeliveries) return { kind: "exhausted", request };
 
   try {

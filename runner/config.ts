@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { parseEnv } from "../shared/config/parse.js";
 import { envInt as int, keyPrefix, portNumber, redisUrl } from "../shared/config/rules.js";
-import { durationSchema } from "../shared/config/units.js";
+import { durationSchema, rateSchema } from "../shared/config/units.js";
 import { targetName } from "../shared/protocol/index.js";
 
 const duration = (def: string) => durationSchema.prefault(def);
@@ -45,6 +45,10 @@ const runnerEnvSchema = (defaultRunnerId: string) =>
       STATUS_TTL: duration("7d"),
       STATUS_STREAM_MAXLEN: int(100_000, 1000, 10_000_000),
       DEAD_LETTER_MAXLEN: int(100_000, 1000, 10_000_000),
+      // Entries agents XADD themselves: checked like a submission over HTTP, or refused outright.
+      DIRECT_ENTRIES: z.enum(["checked", "off"]).default("checked"),
+      // The intake's default change budget of a target, for direct entries (a label overrides it).
+      TARGET_BUDGET: rateSchema.prefault("20/hour"),
       LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     })
     .superRefine((e, ctx) => {
@@ -79,6 +83,8 @@ const runnerEnvSchema = (defaultRunnerId: string) =>
       statusStreamMaxLen: e.STATUS_STREAM_MAXLEN,
       deadLetterMaxLen: e.DEAD_LETTER_MAXLEN,
       logLevel: e.LOG_LEVEL,
+      directEntries: e.DIRECT_ENTRIES,
+      targetBudget: e.TARGET_BUDGET,
     }));
 
 export type RunnerConfig = z.output<ReturnType<typeof runnerEnvSchema>>;

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { decodeStreamEntry, type ImprovementRequest } from "../shared/protocol/index.js";
-import { admit } from "./admit.js";
+import { type AdmitDeps, admit } from "./admit.js";
 import { backoffMs } from "./backoff.js";
 import { pickCoalesced } from "./coalesce.js";
 import type { RunnerConfig } from "./config.js";
@@ -22,6 +22,7 @@ export interface PipelineDeps {
   readonly heartbeat: Heartbeat;
   readonly schedule: RetrySchedule;
   readonly report: Reporter;
+  readonly checkDirect: AdmitDeps["checkDirect"];
   readonly log: Logger;
   readonly clock: () => number;
   readonly random: () => number;
@@ -59,6 +60,7 @@ const run = async (d: Delivery, deps: PipelineDeps): Promise<void> => {
     status: deps.status,
     deployer: deps.deployer,
     maxDeliveries: deps.config.maxDeliveries,
+    checkDirect: deps.checkDirect,
   });
   if (verdict.kind === "garbage") {
     const log = deps.log.child({ entry_id: d.id, deliveries: d.deliveries });

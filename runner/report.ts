@@ -197,7 +197,8 @@ export class Reporter {
       const moved = await status.move(o.request.request_id, "coalesced", {
         detail: `carried out by request ${carrier.request_id}`,
         fields: { coalesced_into: carrier.request_id },
-        create: recordFields(o.request, o.id),
+        // No `create`: an entry with no status record yet was written straight to the stream and
+        // not yet checked against its agent's scope and limits; it is admitted on its own.
         from: ["queued"],
       });
       if (!moved.ok) continue;

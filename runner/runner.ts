@@ -6,6 +6,7 @@ import { IoredisAdapter } from "../shared/redis/ioredis-adapter.js";
 import type { RunnerConfig } from "./config.js";
 import { type Delivery, StreamConsumer } from "./consume.js";
 import { DeploymentEvents } from "./deployment-events.js";
+import { checkDirectEntry } from "./direct-entries.js";
 import { Every } from "./every.js";
 import { RunnerStopping } from "./execute.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -101,6 +102,7 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     ),
     heartbeat,
     schedule,
+    checkDirect: (request, entryId) => checkDirectEntry(store, keys, config, request, entryId, clock()),
     report: new Reporter({ redis, keys, config, status, consumer, schedule, metrics, events, clock, random }),
     log,
     clock,

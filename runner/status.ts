@@ -20,7 +20,7 @@ export interface Move {
   /** One line a human reads in the status and the timeline. */
   readonly detail?: string;
   /** Fields stored with the move (empty and undefined values are left out). */
-  readonly fields?: Record<string, string | number | undefined>;
+  readonly fields?: Partial<Record<StatusField, string | number | undefined>>;
   /** Creates the record with these fields if there is none (entries agents wrote straight to the stream). */
   readonly create?: Record<string, string>;
   /** The states the move may start from; by default those the state machine allows. */

@@ -33,6 +33,9 @@ export const statusRecord = z.object({
   refusal_code: z.string().optional(),
   retry_at: z.string().optional(),
   runner_id: z.string().optional(),
+  /** The attempt that ran it: how many times its entry had been handed out, and the lock's fence. */
+  deliveries: z.string().optional(),
+  fence: z.string().optional(),
   webhook: z.string().optional(),
   /** Second entries with this id, acknowledged without running. */
   duplicates: z.string().optional(),

@@ -2,8 +2,9 @@ import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { Keys } from "../../shared/keys.js";
-import { decodeStreamEntry, fieldsToRecord } from "../../shared/protocol/index.js";
+import { ACTIONS, decodeStreamEntry, fieldsToRecord } from "../../shared/protocol/index.js";
 import { seed, size } from "../support/campaign.js";
+import { addAgent } from "../support/fixtures.js";
 import {
   deadLetters,
   enqueue,
@@ -65,6 +66,13 @@ const entry = fc.oneof(
 
 describe("garbage in the request stream", { timeout: 300_000 }, () => {
   it("is dead-lettered entry by entry; the runner keeps serving valid requests", async () => {
+    // The one agent direct entries may name; any other is dead-lettered like garbage.
+    await addAgent(client, prefix, {
+      id: "coder-agent",
+      targets: ["*"],
+      actions: [...ACTIONS],
+      rate: 1_000_000,
+    });
     await startTestRunner(prefix, { env: { MAX_DELIVERIES: "2" } });
     const s = seed(77);
     let garbage = 0;
@@ -74,8 +82,10 @@ describe("garbage in the request stream", { timeout: 300_000 }, () => {
         batches++;
         for (const fields of batch) {
           const id = (await client.xadd(k.requestStream, "*", ...fields)) as string;
-          // The runner's decoder is the judge of garbage; an entry it accepts is a request like any other.
-          if (!decodeStreamEntry(id, fieldsToRecord(fields)).ok) garbage++;
+          // The runner's decoder is the judge of garbage; an entry it accepts is a request like any
+          // other, if it names the registered agent (direct entries are checked like submissions).
+          const decoded = decodeStreamEntry(id, fieldsToRecord(fields));
+          if (!decoded.ok || decoded.request.agent_id !== "coder-agent") garbage++;
         }
         const valid = newRequest();
         await enqueue(client, prefix, valid);

@@ -7,7 +7,15 @@ import { type LocalRedis, startLocalRedis } from "../../cli/local-redis.js";
 import { containersOf, createFixture, type Fixture, serving } from "../../fixtures/docker.js";
 import { keys, RUNNER_GROUP, STREAMS } from "../../shared/keys.js";
 import { createIoredisClient } from "../../shared/redis/ioredis-adapter.js";
-import { ensureCliBuilt, finished, killCliProcesses, ROOT, spawnCli, waitForOutput } from "../support/cli.js";
+import {
+  ensureCliBuilt,
+  finished,
+  killCliProcesses,
+  ROOT,
+  runCli,
+  spawnCli,
+  waitForOutput,
+} from "../support/cli.js";
 
 /**
  * Issue 10, "proof with their client": an agent of the original HyperCode system, in Python with
@@ -60,6 +68,15 @@ describe("an upstream HyperCode agent, unchanged, against the runner", { timeout
       replicas: 1,
       labels: { "hypercode.actions": "restart,redeploy" },
     });
+    // What an operator does once: the runner checks direct entries against the agent's record.
+    // Its scope includes scale, so the request that must fail is refused by the target's own labels.
+    const added = await runCli(
+      ["agents", "add", "coder-agent", "--targets", name, "--actions", "restart,redeploy,scale"],
+      {
+        env: { REDIS_URL: server.url },
+      },
+    );
+    if (added.code !== 0) throw new Error(`agents add failed: ${added.stderr}`);
     runner = spawnCli(["runner"], {
       env: {
         REDIS_URL: server.url,

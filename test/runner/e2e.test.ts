@@ -15,11 +15,13 @@ import { createDockerSide } from "../../runner/docker/docker-side.js";
 import { createRunner, type Runner } from "../../runner/runner.js";
 import { keys } from "../../shared/keys.js";
 import {
+  ACTIONS,
   type ImprovementPayload,
   isTerminal,
   type RequestState,
   requestIdForEntry,
 } from "../../shared/protocol/index.js";
+import { addAgent } from "../support/fixtures.js";
 import { deletePrefix, freshPrefix, redisUrl, testClient } from "../support/redis.js";
 
 /**
@@ -73,6 +75,8 @@ describe("runner end to end: stream → Docker", { timeout: 180_000 }, () => {
       },
     });
     redis = testClient();
+    // Entries XADDed here name this agent; the runner checks them as the intake would.
+    await addAgent(redis, prefix, { id: "coder-agent", targets: ["*"], actions: [...ACTIONS], rate: 10_000 });
     runnerRedis = testClient();
     const log = pino({ level: process.env.TEST_RUNNER_LOG ?? "silent" });
     const config = parseRunnerConfig({

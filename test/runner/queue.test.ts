@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { PermanentError, PolicyRefusal, TransientError } from "../../runner/errors.js";
 import { type Keys, RUNNER_GROUP } from "../../shared/keys.js";
+import { addAgent } from "../support/fixtures.js";
 import {
   deadLetters,
   enqueue,
@@ -66,7 +67,9 @@ describe("runner: one request end to end", () => {
   });
 
   it("processes the seed's entry written straight to the stream, under a derived request id", async () => {
-    // Exactly what the seed does: no request_id, no created_at, no status record.
+    // Exactly what the seed does: no request_id, no created_at, no status record. Its agent is
+    // registered, as the runner checks direct entries like submissions.
+    await addAgent(client, prefix, { id: "coder-agent", targets: ["test-agent"], actions: ["redeploy"] });
     const entryId = (await client.xadd(
       k.requestStream,
       "*",

@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PolicyRefusal } from "../../runner/errors.js";
 import type { Keys } from "../../shared/keys.js";
-import { type DeploymentEvent, deploymentEvent, statusRecord } from "../../shared/protocol/index.js";
+import { ACTIONS, type DeploymentEvent, deploymentEvent, statusRecord } from "../../shared/protocol/index.js";
+import { addAgent } from "../support/fixtures.js";
 import { testClient } from "../support/redis.js";
 import {
   deadLetters,
+  enqueue,
   newGate,
+  newRequest,
   pendingEntries,
   perTestPrefix,
   startTestRunner,
@@ -23,6 +26,8 @@ let client: Redis;
 let prefix: string;
 let k: Keys;
 perTestPrefix((t) => ({ client, prefix, k } = t));
+// Their agent, registered as an operator would: direct entries are checked like submissions.
+beforeEach(() => addAgent(client, prefix, { id: "coder-agent", targets: ["*"], actions: [...ACTIONS] }));
 
 /** Exactly what the original system's model writes with `model_dump_json()`. */
 const upstreamJson = (over: Record<string, unknown> = {}) =>
@@ -188,8 +193,9 @@ describe("runner: the original HyperCode system's agents", () => {
     const [first, carrier, carried] = [randomUUID(), randomUUID(), randomUUID()];
     await client.xadd(k.requestStream, "*", "payload", upstreamJson({ id: first }));
     await waitFor("the first deploy to start", () => deployer.calls.length === 1);
-    await client.xadd(k.requestStream, "*", "payload", upstreamJson({ id: carrier }));
-    await client.xadd(k.requestStream, "*", "payload", upstreamJson({ id: carried }));
+    // Through the intake: only admitted entries are coalesced (a direct one is checked on its own).
+    for (const id of [carrier, carried])
+      await enqueue(client, prefix, newRequest({ action: "redeploy" }, { request_id: id }));
     gate.open();
     await waitForState(client, prefix, carrier, "succeeded");
     expect((await statusOf(client, prefix, carried)).state).toBe("coalesced");
