@@ -117,7 +117,8 @@ describe("runner processes", () => {
   });
 
   it("SIGTERM: stops reading, lets the job in hand finish, releases its lock, exits 0", async () => {
-    const a = await spawnRunner({ RUNNER_ID: "runner-a", DEPLOY_MS: "1500" });
+    // A grace far longer than the job: on a loaded machine the job still finishes within it.
+    const a = await spawnRunner({ RUNNER_ID: "runner-a", DEPLOY_MS: "1500", STOP_GRACE: "120s" });
     const r = newRequest();
     await enqueue(client, prefix, r);
     await started("runner-a", r.request_id);

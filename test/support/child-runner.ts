@@ -18,8 +18,9 @@ const deployer: Deployer = {
   async validate() {},
   async deploy(ctx) {
     const id = ctx.request.request_id;
-    await redis.rpush(events, `start ${config.runnerId} ${id} ${ctx.fence}`);
+    // Recorded once `deploying` is: a test that kills the runner on "start" finds that state.
     await ctx.progress("deploying", "rolling out");
+    await redis.rpush(events, `start ${config.runnerId} ${id} ${ctx.fence}`);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, deployMs);
       ctx.signal.addEventListener("abort", () => {
