@@ -48,6 +48,8 @@ const stringFrom = (s: Schema): fc.Arbitrary<string> => {
   const base = anchored
     ? fc.stringMatching(new RegExp(withoutLookaheads(anchored)))
     : fc.string({ unit: "grapheme", maxLength: Math.min(max, MAX_GENERATED) });
+  // Lengths in UTF-16 units, as zod counts them. JSON Schema counts code points, so a string of
+  // astral characters (emoji) near a maxLength is one place the two still differ: not generated.
   return base.filter(
     (v) => v.length >= min && v.length <= max && patterns.every((p) => new RegExp(p).test(v)),
   );
