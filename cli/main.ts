@@ -12,6 +12,7 @@ import { targetsCommand } from "./commands/targets.js";
 import { upCommand } from "./commands/up.js";
 import { CliError, EXIT, UsageError } from "./errors.js";
 import { invocation } from "./invocation.js";
+import { printable } from "./printable.js";
 import { readBounded } from "./read-bounded.js";
 
 /** Every command; `hypercode --help` lists them in this order. */
@@ -96,7 +97,16 @@ const dispatch = async (argv: string[], ctx: Context): Promise<number> => {
   return await command.run(rest, ctx);
 };
 
+/**
+ * Every line `hypercode: `-prefixed and printable: an error can quote what the intake, Redis or an
+ * agent said (a problem's detail, a script's reply), and must not carry escape sequences.
+ */
 const describe = (err: unknown): { message: string; exitCode: number } => {
+  const { message, exitCode } = describeRaw(err);
+  return { message: printable(message, { newlines: true }), exitCode };
+};
+
+const describeRaw = (err: unknown): { message: string; exitCode: number } => {
   if (err instanceof UsageError) {
     const help = err.command ? `hypercode ${err.command} --help` : "hypercode --help";
     const lines = err.message.split("\n").map((line) => `hypercode: ${line}`);

@@ -3,6 +3,7 @@ import type { Context } from "./command.js";
 import type { RevokeResult } from "./credential-store.js";
 import { DEFAULT_REDIS_URL, readEnv } from "./env.js";
 import { EXIT } from "./errors.js";
+import { printable } from "./printable.js";
 
 /** The store commands (agents, operators, dlq) work on Redis directly: where it is, under which prefix. */
 export const storeEnv = (ctx: Context) => {
@@ -29,10 +30,11 @@ export const reportRevoke = (
   const Noun = noun === "agent" ? "Agent" : "Operator";
   switch (result.outcome) {
     case "revoked":
-      ctx.out(`${Noun} '${id}' revoked at ${result.revokedAt}; its key no longer works.`);
+      ctx.out(printable(`${Noun} '${id}' revoked at ${result.revokedAt}; its key no longer works.`));
       return EXIT.ok;
     case "already_revoked":
-      ctx.out(`${Noun} '${id}' was already revoked at ${result.revokedAt}; nothing changed.`);
+      // The time is the record's, as Redis holds it.
+      ctx.out(printable(`${Noun} '${id}' was already revoked at ${result.revokedAt}; nothing changed.`));
       return EXIT.ok;
     case "not_found":
       ctx.err(

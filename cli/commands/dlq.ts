@@ -11,6 +11,7 @@ import {
   STREAM_ID,
 } from "../dead-letters.js";
 import { EXIT, UsageError } from "../errors.js";
+import { printable } from "../printable.js";
 import { withRedis } from "../redis.js";
 import { storeEnv, storeEnvHelp } from "../store-env.js";
 import { formatTable } from "../table.js";
@@ -178,9 +179,10 @@ ${ENV_HELP}`,
         const request = r.request_id
           ? ` (request ${r.request_id}${r.revived ? " is queued again" : ""})`
           : "";
-        ctx.out(`Replayed ${r.id} as request stream entry ${r.entry_id}${request}.`);
+        ctx.out(printable(`Replayed ${r.id} as request stream entry ${r.entry_id}${request}.`));
       }
-      for (const s of skipped) ctx.err(`hypercode: not replayed ${s.id}: ${s.reason}.`);
+      // A reason quotes the dead letter's request id and its record's state: Redis data.
+      for (const s of skipped) ctx.err(printable(`hypercode: not replayed ${s.id}: ${s.reason}.`));
     }
     return skipped.length > 0 ? EXIT.failed : EXIT.ok;
   },
@@ -228,7 +230,9 @@ ${ENV_HELP}`,
       ctx.out(
         dropped.length === 0
           ? "Nothing dropped."
-          : `Dropped ${dropped.length} dead letter${dropped.length === 1 ? "" : "s"}: ${dropped.join(", ")}.`,
+          : printable(
+              `Dropped ${dropped.length} dead letter${dropped.length === 1 ? "" : "s"}: ${dropped.join(", ")}.`,
+            ),
       );
       for (const id of missing) ctx.err(`hypercode: no dead letter ${id} (see 'hypercode dlq list').`);
     }

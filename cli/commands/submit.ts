@@ -158,7 +158,7 @@ ${INTAKE_ENV_HELP}`,
     }
     const { accepted, replayed } = submitted;
     if (values.json) ctx.out(JSON.stringify(accepted));
-    else ctx.out(accepted.request_id);
+    else ctx.out(printable(accepted.request_id));
     if (replayed && !values.json) {
       ctx.err(
         `hypercode: this Idempotency-Key was used before: that earlier request's id is shown, nothing new was submitted.`,
@@ -166,7 +166,9 @@ ${INTAKE_ENV_HELP}`,
     }
     if (!values.wait) {
       if (!values.json)
-        ctx.err(`hypercode: queued. Follow it with: ${ctx.invocation} watch ${accepted.request_id}`);
+        ctx.err(
+          printable(`hypercode: queued. Follow it with: ${ctx.invocation} watch ${accepted.request_id}`),
+        );
       return EXIT.ok;
     }
 

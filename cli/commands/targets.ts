@@ -1,6 +1,7 @@
 import { type Command, expectPositionals, parseCommandLine } from "../command.js";
 import { EXIT } from "../errors.js";
 import { INTAKE_ENV_HELP, intakeClientFrom } from "../intake-client.js";
+import { printable } from "../printable.js";
 import { formatTable } from "../table.js";
 
 export const targetsCommand: Command = {
@@ -28,7 +29,10 @@ ${INTAKE_ENV_HELP}`,
       ctx.out(JSON.stringify(view));
       return EXIT.ok;
     }
-    const scope = `Agent '${view.agent_id}' may request ${view.scope.actions.join(", ")} on ${view.scope.targets.join(", ")}.`;
+    // The intake answers with what its Redis holds: shown printable, like the table below.
+    const scope = printable(
+      `Agent '${view.agent_id}' may request ${view.scope.actions.join(", ")} on ${view.scope.targets.join(", ")}.`,
+    );
     if (view.targets.length === 0) {
       ctx.out(`${scope}\nNo target in this scope is served by a runner right now.`);
       return EXIT.ok;

@@ -2,6 +2,7 @@ import * as z from "zod";
 import {
   acceptedSchema,
   healthSchema,
+  IDEMPOTENCY_KEY,
   problemSchema,
   readySchema,
   statusEventSchema,
@@ -50,7 +51,9 @@ export const openApiDocument = () => {
   }) as { schemas: Record<string, Record<string, unknown>> };
   const components: Record<string, unknown> = {};
   for (const name of Object.keys(RESPONSE_SCHEMAS)) {
-    const { $schema: _, ...schema } = schemas[name] ?? {};
+    // A component is named by its place in the document; an `$id` of `#/components/schemas/X`
+    // (what zod writes) is a fragment, which JSON Schema 2020-12 forbids in `$id`.
+    const { $schema: _, $id: _id, ...schema } = schemas[name] ?? {};
     components[name] = schema;
   }
   const { $schema: _s, $id: _i, ...submission } = submissionJsonSchema();
@@ -80,7 +83,7 @@ export const openApiDocument = () => {
               name: "Idempotency-Key",
               in: "header",
               required: false,
-              schema: { type: "string", minLength: 1, maxLength: 255 },
+              schema: { type: "string", minLength: 1, maxLength: 255, pattern: IDEMPOTENCY_KEY.source },
               description:
                 "a retry with the same key and body gets the first answer; nothing new is written (an `id` in the body does the same)",
             },
@@ -89,11 +92,21 @@ export const openApiDocument = () => {
           responses: {
             "202": {
               description: "accepted and queued",
-              headers: { Location: { schema: { type: "string" } }, ...rateHeaders },
+              headers: {
+                Location: { schema: { type: "string" } },
+                "Idempotent-Replayed": {
+                  schema: { type: "string", const: "true" },
+                  description:
+                    "present on the answer to a retry (same Idempotency-Key or id, same body): the first answer again, nothing new written",
+                },
+                ...rateHeaders,
+              },
               content: json("Accepted"),
             },
             "400": problem("malformed JSON, or an invalid Idempotency-Key"),
-            "403": problem("target or action outside the key's scope, or agent_id not the key's"),
+            "403": problem(
+              "target or action outside the key's scope, agent_id not the key's, or callback_url not under a prefix the agent's record allows",
+            ),
             "413": problem("body too large"),
             "409": problem(
               "the body's id already names a different request (the same body again is a retry: 202 with Idempotent-Replayed)",

@@ -15,7 +15,23 @@ export const IMAGE_REFERENCE =
 export const imageReference = z.string().max(255).regex(IMAGE_REFERENCE, "must be a Docker image reference");
 
 const MAX_VARIABLES = 32;
-const variableValue = z.string().max(4096);
+
+/**
+ * A NUL cannot reach a process at all (Docker accepts it, then the container fails to start, which
+ * was retried to the dead-letter stream). A line break is refused too: environments are read back
+ * as `KEY=VALUE` lines (`--env-file`, `printenv > /etc/environment` in entrypoints, `env` in a
+ * shell), where a value with a newline would forge a variable the target's policy never allowed.
+ * Build args get the same rule, because a Dockerfile's `ENV X=$ARG` makes one an env value.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const NO_NUL_OR_LINE_BREAK = /^[^\x00\n\r]*$/;
+const variableValue = z
+  .string()
+  .max(4096)
+  .regex(
+    NO_NUL_OR_LINE_BREAK,
+    "must not contain NUL, newline or carriage return: a process cannot receive a NUL, and a line break would forge another KEY=VALUE line where the environment is read as lines",
+  );
 
 export const restartPayload = z.strictObject({ action: z.literal("restart") });
 
@@ -29,6 +45,7 @@ export const rebuildPayload = z.strictObject({
   build_args: z
     .record(variableName, variableValue)
     .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} build args`)
+    .meta({ maxProperties: MAX_VARIABLES })
     .optional(),
   no_cache: z.boolean().optional(),
 });
@@ -39,7 +56,9 @@ export const updateConfigPayload = z.strictObject({
   env: z
     .record(variableName, variableValue.nullable())
     .refine((v) => Object.keys(v).length >= 1, "env must change at least one variable")
-    .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} env changes`),
+    .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} env changes`)
+    // A record's size is a refinement zod cannot express in JSON Schema: said here, for the document.
+    .meta({ minProperties: 1, maxProperties: MAX_VARIABLES }),
 });
 
 export const rollbackPayload = z.strictObject({
@@ -47,7 +66,7 @@ export const rollbackPayload = z.strictObject({
   revision: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "revision must be a revision id as shown in the target's history")
-    .refine((v) => !v.includes(".."), "revision must not contain '..'")
+    .regex(/^(?!.*\.\.)/, "revision must not contain '..'")
     .optional(),
 });
 

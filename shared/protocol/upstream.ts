@@ -27,7 +27,7 @@ const MAX_FILES = 256;
 // Tab, newline and every other C0/C1 control character: a file name with one would forge lines in
 // the CLI's and the dashboard's output.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 
 export const filesChanged = z
   .array(
@@ -35,7 +35,8 @@ export const filesChanged = z
       .string()
       .min(1, "a file name must not be empty")
       .max(1024, "a file name is at most 1024 characters")
-      .refine((f) => !CONTROL.test(f), "a file name must not contain control characters"),
+      // A pattern, not a refinement, so that the JSON Schema says it too.
+      .regex(NO_CONTROL, "a file name must not contain control characters"),
   )
   .max(MAX_FILES, `files_changed lists at most ${MAX_FILES} files`);
 
@@ -57,6 +58,10 @@ export const testResults = z
   .refine(
     (r) => depthOf(r) <= MAX_TEST_RESULTS_DEPTH,
     `test_results nests at most ${MAX_TEST_RESULTS_DEPTH} levels`,
+  )
+  // JSON Schema cannot bound a value's encoded size or depth: the document says it in words.
+  .describe(
+    `any JSON object of at most ${MAX_TEST_RESULTS_BYTES} bytes (as JSON) nesting at most ${MAX_TEST_RESULTS_DEPTH} levels`,
   )
   .nullable();
 

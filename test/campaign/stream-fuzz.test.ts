@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import type { Keys } from "../../shared/keys.js";
 import { ACTIONS, decodeStreamEntry, fieldsToRecord } from "../../shared/protocol/index.js";
 import { seed, size } from "../support/campaign.js";
+import { ensureCliBuilt, runCli } from "../support/cli.js";
 import { addAgent } from "../support/fixtures.js";
+import { redisUrl } from "../support/redis.js";
 import {
   deadLetters,
   enqueue,
@@ -12,6 +14,7 @@ import {
   pendingEntries,
   perTestPrefix,
   startTestRunner,
+  TestDeployer,
   waitFor,
   waitForState,
 } from "../support/runner.js";
@@ -104,5 +107,48 @@ describe("garbage in the request stream", { timeout: 300_000 }, () => {
       `seed ${s}`,
     ).toBe(true);
     process.stdout.write(`stream garbage: seed ${s}, ${batches} batches, ${garbage} dead-lettered\n`);
+  });
+
+  it("a direct entry with ESC in its description or key names, or NUL or a newline in an env value or build arg, is dead-lettered undeployed; dlq list shows it escaped", async () => {
+    ensureCliBuilt();
+    const deployer = new TestDeployer("runner-a");
+    await startTestRunner(prefix, { deployer });
+    const bad = [
+      newRequest({ action: "restart" }, { description: "restart\u001b]0;owned\u0007\u001b[2J" }),
+      newRequest({ action: "update_config", env: { LOG_LEVEL: "debug\u0000" } }),
+      newRequest({ action: "update_config", env: { LOG_LEVEL: "debug\nLD_PRELOAD=/tmp/x.so" } }),
+      newRequest({ action: "rebuild", build_args: { VERSION: "1\r" } }),
+    ];
+    for (const r of bad) await enqueue(client, prefix, r);
+    // Escapes in a field name and in a payload key name, which the reason quotes.
+    const title = "\u001b]0;owned\u0007";
+    await client.xadd(
+      k.requestStream,
+      "*",
+      title,
+      "\u001b[2J",
+      "payload",
+      JSON.stringify({ ...newRequest(), metadata: { [title]: "x" } }),
+    );
+    const valid = newRequest();
+    await enqueue(client, prefix, valid);
+    await waitForState(client, prefix, valid.request_id, "succeeded");
+    // Undecodable, so the runner cannot trust the request id in it: dead letters without a status.
+    await waitFor("five dead letters", async () => (await deadLetters(client, prefix)).length === 5);
+    const reasons = (await deadLetters(client, prefix)).map((l) => l.reason);
+    expect(reasons).toEqual([
+      expect.stringMatching(/description: description must not contain control characters/),
+      expect.stringMatching(/payload\.env\.LOG_LEVEL: must not contain NUL/),
+      expect.stringMatching(/payload\.env\.LOG_LEVEL: must not contain NUL, newline/),
+      expect.stringMatching(/payload\.build_args\.VERSION: must not contain NUL, newline or carriage return/),
+      expect.stringContaining(`metadata.${title}`),
+    ]);
+    // What the operator then sees: the reasons, escaped, and nothing that drives the terminal.
+    const list = await runCli(["dlq", "list"], { env: { REDIS_URL: redisUrl(), KEY_PREFIX: prefix } });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("metadata.\\x1b]0;owned\\x07");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(list.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(deployer.calls.map((c) => c.requestId)).toEqual([valid.request_id]);
   });
 });

@@ -275,6 +275,31 @@ describe("hypercode agents list and revoke", () => {
   });
 });
 
+describe("records forged in Redis reach the terminal escaped", () => {
+  it("operators list and operators revoke print control characters as escapes", async () => {
+    const { k, cli } = store();
+    const title = "\u001b]0;owned\u0007";
+    // Anyone who can write Redis: a record with escape sequences in every field the CLI prints.
+    await client.sadd(k.operatorIndex, "evil");
+    await client.hset(k.operator("evil"), {
+      operator_id: `evil${title}`,
+      created_at: "\u001b[2J\u001b[Hforged",
+      revoked_at: `2026-12-01T00:00:00Z${title}`,
+      key_hash: "0".repeat(64),
+    });
+    const list = await cli("operators", "list");
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain("\u001b");
+    expect(list.stdout).not.toContain("\u0007");
+    expect(list.stdout).toMatch(/^evil\\x1b\]0;owned\\x07\s+\\x1b\[2J\\x1b\[Hforged\s+\S+\\x07$/m);
+    const revoke = await cli("operators", "revoke", "evil");
+    expect(revoke.code).toBe(0);
+    expect(revoke.stdout).toBe(
+      "Operator 'evil' was already revoked at 2026-12-01T00:00:00Z\\x1b]0;owned\\x07; nothing changed.\n",
+    );
+  });
+});
+
 describe("hypercode errors and help", () => {
   it("exits 1 with the URL and REDIS_URL hint when Redis cannot be reached", async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eachDeadLetterPage } from "../../cli/dead-letters.js";
+import { type AdmitDeps, admit } from "../../runner/admit.js";
 import { deadLetter } from "../../runner/dead-letter.js";
 import { recordFields, StatusStore } from "../../runner/status.js";
 import { keys, RUNNER_GROUP } from "../../shared/keys.js";
@@ -150,6 +151,86 @@ describe("hypercode dlq list", () => {
     expect(newest.stdout).toContain(b.id);
     expect(newest.stdout).not.toContain(a.id);
     expect((await cli("list", "--count", "0")).code).toBe(2);
+  });
+});
+
+describe("what writers of Redis put in a dead letter reaches the terminal escaped", () => {
+  // Retitles the terminal, clears the screen, then forges a line of output.
+  const TITLE = "\u001b]0;owned\u0007";
+  const CLEAR = "\u001b[2J\u001b[H";
+  const FORGED = `${CLEAR}all good\u009b31m`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+
+  it("dlq list and dlq replay print control characters in key names, values and reasons as escapes", async () => {
+    const { k, cli } = await setup();
+    // An entry whose payload has an escape in a key name: the runner's own decoding names it in the reason.
+    const fields = {
+      payload: JSON.stringify({
+        target_agent: "web",
+        improvement_type: "reliability",
+        description: "restart",
+        payload: { action: "restart" },
+        metadata: { [TITLE]: FORGED },
+      }),
+      [CLEAR]: TITLE,
+    };
+    const verdict = await admit({ id: "1-1", fields, deliveries: 1 }, {} as AdmitDeps);
+    expect(verdict.kind).toBe("garbage");
+    const reason = (verdict as { reason: string }).reason;
+    expect(reason).toContain(TITLE);
+    const decoded = await client.xadd(
+      k.deadLetterStream,
+      "*",
+      "entry_id",
+      "1-1",
+      "reason",
+      reason,
+      "deliveries",
+      "1",
+      "runner_id",
+      "runner-a",
+      "at",
+      new Date().toISOString(),
+      "fields",
+      JSON.stringify(fields),
+    );
+    // And one written straight to the dead-letter stream, escapes everywhere.
+    const forged = await client.xadd(
+      k.deadLetterStream,
+      "*",
+      "entry_id",
+      `2-0${TITLE}`,
+      "request_id",
+      `req${TITLE}`,
+      "reason",
+      FORGED,
+      "deliveries",
+      "1",
+      "runner_id",
+      CLEAR,
+      "at",
+      `2026-12-02T00:00:00Z${TITLE}`,
+      "fields",
+      JSON.stringify({ payload: CLEAR }),
+    );
+    await client.hset(k.request(`req${TITLE}`), "state", `succeeded${CLEAR}`);
+
+    const list = await cli("list");
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toMatch(RAW);
+    expect(list.stdout).toContain("metadata.\\x1b]0;owned\\x07");
+    expect(list.stdout).toContain("req\\x1b]0;owned\\x07");
+    expect(list.stdout).toContain("\\x1b[2J\\x1b[Hall good\\x9b31m");
+    expect(list.stdout).toContain(decoded);
+    // --json keeps the data exact (JSON escapes it itself).
+    const json = JSON.parse((await cli("list", "--json")).stdout);
+    expect(json.entries[1]).toMatchObject({ id: forged, request_id: `req${TITLE}`, reason: FORGED });
+
+    const replay = await cli("replay", forged as string);
+    expect(replay.code).toBe(1);
+    expect(replay.stderr).not.toMatch(RAW);
+    expect(replay.stderr).toContain("its request req\\x1b]0;owned\\x07 is succeeded\\x1b[2J\\x1b[H now");
   });
 });
 

@@ -323,6 +323,59 @@ describe("hypercode submit", () => {
   });
 });
 
+describe("what an intake answers reaches the terminal escaped", () => {
+  it("a problem's title, detail and field errors, and a target listing", async () => {
+    const title = "\u001b]0;owned\u0007";
+    const server = createServer((req, res) => {
+      if (req.url === "/v1/targets") {
+        res.setHeader("content-type", "application/json");
+        res.end(
+          JSON.stringify({
+            agent_id: `a${title}`,
+            scope: { targets: [`web${title}`], actions: ["restart"] },
+            targets: [{ target: `web${title}`, actions: ["restart"], replicas: 1, revision: "\u001b[2J" }],
+          }),
+        );
+        return;
+      }
+      res.statusCode = 422;
+      res.setHeader("content-type", "application/problem+json");
+      res.end(
+        JSON.stringify({
+          type: "urn:hypercode:problem:validation-failed",
+          title: `Invalid${title}`,
+          status: 422,
+          detail: "\u001b[2J\u001b[Hall good",
+          errors: [{ path: `metadata.${title}`, message: "\u009b31mno" }],
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const env = {
+        HYPERCODE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        HYPERCODE_KEY: generateApiKey("someone"),
+      };
+      const refused = await runCli(["submit", "--target", "web", "--action", "restart"], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("Invalid\\x1b]0;owned\\x07");
+      expect(refused.stderr).toContain("metadata.\\x1b]0;owned\\x07: \\x9b31mno");
+      const targets = await runCli(["targets"], { env });
+      expect(targets.code).toBe(0);
+      expect(targets.stdout).toContain(
+        "Agent 'a\\x1b]0;owned\\x07' may request restart on web\\x1b]0;owned\\x07.",
+      );
+      expect(targets.stdout).toMatch(/^web\\x1b\]0;owned\\x07\s+restart\s+1\s+\\x1b\[2J$/m);
+      for (const r of [refused, targets]) {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+        expect(r.stdout + r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      }
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
 describe("following a request: submit --wait and watch", () => {
   it("submit --wait follows it to succeeded across feed reconnects and exits 0", async () => {
     const { env } = await agent();

@@ -160,8 +160,10 @@ describe("hypercode submit with the upstream fields", () => {
     const r = await cli([
       "submit",
       ...restart,
+      // The protocol refuses control characters in a description (bar tab and newline); a
+      // bidirectional override is not one, so it gets through and must be shown escaped.
       "--description",
-      "\u001b[2J\u001b]0;pwned\u0007cleared \u202etxt.exe",
+      "cleared\tas \u202etxt.exe",
       "--test-results",
       JSON.stringify({ log: `${"x".repeat(2000)}\u009b31m` }),
       ...files.flatMap((f) => ["--file", f]),
@@ -173,7 +175,7 @@ describe("hypercode submit with the upstream fields", () => {
     expect(status.code).toBe(0);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
     expect(status.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
-    expect(status.stdout).toContain("\\x1b[2J\\x1b]0;pwned\\x07cleared \\u202etxt.exe");
+    expect(status.stdout).toContain("cleared\\x09as \\u202etxt.exe");
     expect(status.stdout).toContain("step 3: \\x1b[31mred\\x1b[0m");
     // A newline in a detail stays inside its field, indented: it cannot start a line of its own.
     expect(status.stdout).toMatch(/^\s{14}forged line$/m);

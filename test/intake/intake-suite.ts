@@ -318,6 +318,58 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
       expect(await streamLength()).toBe(before);
     });
 
+    it("refuses NUL and line breaks in env values and build args, and control characters in a description; writes nothing", async () => {
+      const actions = ["update_config", "rebuild", "restart"];
+      const { target, key } = await setup({ actions, targetActions: actions });
+      const before = await streamLength();
+      const cases: [Record<string, unknown>, string, RegExp][] = [
+        [
+          { payload: { action: "update_config", env: { LOG_LEVEL: "debug\u0000" } } },
+          "payload.env.LOG_LEVEL",
+          /NUL/,
+        ],
+        [
+          { payload: { action: "update_config", env: { LOG_LEVEL: "debug\nLD_PRELOAD=/tmp/x.so" } } },
+          "payload.env.LOG_LEVEL",
+          /newline or carriage return.*KEY=VALUE/,
+        ],
+        [{ payload: { action: "update_config", env: { A: "x\r" } } }, "payload.env.A", /carriage return/],
+        [
+          { payload: { action: "rebuild", build_args: { VERSION: "1\u0000" } } },
+          "payload.build_args.VERSION",
+          /NUL/,
+        ],
+        [
+          { payload: { action: "rebuild", build_args: { VERSION: "1\n2" } } },
+          "payload.build_args.VERSION",
+          /newline/,
+        ],
+        [
+          { description: "restart\u001b]0;owned\u0007\u001b[2J", payload: { action: "restart" } },
+          "description",
+          /control characters other than tab and newline/,
+        ],
+      ];
+      for (const [extra, path, message] of cases) {
+        const problem = await expectProblem(
+          await jsonPost(h.baseUrl, "/v1/improvements", key, request(target, extra)),
+          422,
+          "validation-failed",
+        );
+        const errors = problem.errors as Array<{ path: string; message: string }>;
+        expect(errors, JSON.stringify(extra)).toEqual([{ path, message: expect.stringMatching(message) }]);
+      }
+      expect(await streamLength()).toBe(before);
+      // Tab and newline lay a description out; they stay allowed.
+      const ok = await jsonPost(
+        h.baseUrl,
+        "/v1/improvements",
+        key,
+        request(target, { description: "line one\n\tline two", payload: { action: "restart" } }),
+      );
+      expect(ok.status).toBe(202);
+    });
+
     it("refuses missing, malformed, wrong, unknown and revoked keys with 401", async () => {
       const { agent, target, key } = await setup();
       const before = await streamLength();
@@ -712,6 +764,30 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
         request_id: string;
       };
       expect(await check("GET", `/v1/improvements/${request_id}`, {}, other.key)).toBe(200);
+    });
+
+    it("documents what the intake checks: header patterns, the replay header, component ids JSON Schema allows", async () => {
+      const doc = await (await fetch(new URL("/openapi.json", h.baseUrl))).json();
+      const post = doc.paths["/v1/improvements"].post;
+      const idem = post.parameters.find((p: { name: string }) => p.name === "Idempotency-Key");
+      expect(new RegExp(idem.schema.pattern).test("a b")).toBe(false);
+      expect(new RegExp(idem.schema.pattern).test("retry-1:x")).toBe(true);
+      expect(post.responses["202"].headers["Idempotent-Replayed"]).toMatchObject({
+        schema: { const: "true" },
+      });
+      for (const [name, schema] of Object.entries(
+        doc.components.schemas as Record<string, { $id?: string }>,
+      )) {
+        // 2020-12: an $id is a URI without a fragment; components are named by their place instead.
+        expect(schema.$id === undefined || !schema.$id.includes("#"), name).toBe(true);
+      }
+      const submission = doc.components.schemas.ImprovementSubmission;
+      expect(submission.properties.callback_url.pattern).toBeTypeOf("string");
+      expect(JSON.stringify(submission.properties.description)).toContain("pattern");
+      const env = submission.properties.payload.oneOf.find(
+        (o: { properties: { action: { const: string } } }) => o.properties.action.const === "update_config",
+      ).properties.env;
+      expect(env).toMatchObject({ minProperties: 1, maxProperties: 32 });
     });
 
     it("serves the JSON Schema of a submission", async () => {

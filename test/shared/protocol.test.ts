@@ -75,6 +75,69 @@ describe("the improvement request schema", () => {
     }
   });
 
+  it("refuses NUL and line breaks in env values and build args, saying what and why", () => {
+    for (const value of ["a\u0000b", "debug\nLD_PRELOAD=/tmp/x.so", "debug\r", "\u0000"]) {
+      for (const payload of [
+        { action: "update_config", env: { LOG_LEVEL: value } },
+        { action: "rebuild", build_args: { VERSION: value } },
+      ]) {
+        const r = submit({ payload });
+        const field = payload.action === "rebuild" ? "payload.build_args.VERSION" : "payload.env.LOG_LEVEL";
+        expect(issuePaths(r), JSON.stringify(payload)).toEqual([field]);
+        expect(r.error?.issues[0]?.message).toMatch(/NUL, newline or carriage return.*KEY=VALUE/);
+      }
+    }
+    // Tabs, spaces and everything else printable stay allowed, and `null` still removes a variable.
+    expect(submit({ payload: { action: "update_config", env: { A: 'x\ty z="q"', B: null } } }).success).toBe(
+      true,
+    );
+    expect(submit({ payload: { action: "rebuild", build_args: { A: "a b\tc" } } }).success).toBe(true);
+  });
+
+  it("refuses control characters in a description, bar tab and newline", () => {
+    expect(submit({ description: "line one\n\tline two" }).success).toBe(true);
+    for (const description of [
+      "\u001b]0;owned\u0007",
+      "a\u001b[2Jb",
+      "x\ry",
+      "\u0000",
+      "x\u009b31m",
+      "x\u007f",
+    ]) {
+      const r = submit({ description });
+      expect(issuePaths(r), JSON.stringify(description)).toEqual(["description"]);
+      expect(r.error?.issues[0]?.message).toMatch(/control characters other than tab and newline/);
+    }
+  });
+
+  it("checks callback_url and revision with patterns the JSON Schema carries", () => {
+    for (const ok of [
+      "https://hooks.example.com/agents/done",
+      "http://127.0.0.1:9000/x?y=1",
+      "https://localhost:65535",
+    ])
+      expect(issuePaths(submit({ callback_url: ok })), ok).toEqual([]);
+    for (const bad of [
+      "https://user:pw@hooks.example.com/x",
+      "https://hooks.example.com@evil.io/x",
+      "https://evil.io\\@hooks.example.com/",
+      "ftp://hooks.example.com/",
+      "https://exa\tmple.com/",
+      "https://1.2.3.999/",
+      "https://x:65536/",
+      "https://xn--a/",
+      "https:///x",
+    ])
+      expect(issuePaths(submit({ callback_url: bad })), bad).toEqual(["callback_url"]);
+    expect(issuePaths(submit({ payload: { action: "rollback", revision: "r1..2" } }))).toEqual([
+      "payload.revision",
+    ]);
+    expect(submit({ payload: { action: "rollback", revision: "r1.2" } }).success).toBe(true);
+    const { properties } = submissionJsonSchema() as { properties: Record<string, Record<string, unknown>> };
+    expect(properties.callback_url?.pattern).toBeTypeOf("string");
+    expect(JSON.stringify(properties.description)).toContain("pattern");
+  });
+
   it("refuses names that are not slugs", () => {
     for (const name of [
       "",
