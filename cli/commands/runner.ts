@@ -40,6 +40,9 @@ Environment:
   STATUS_TTL            how long a request's status is kept (default 7d)
   STATUS_STREAM_MAXLEN  approximate length cap of the status stream (default 100000)
   DEAD_LETTER_MAXLEN    approximate length cap of the dead-letter stream (default 100000)
+  DIRECT_ENTRIES        entries agents XADD themselves: checked (held to the named agent's scope
+                        and limits, the default) or off (dead-lettered)
+  TARGET_BUDGET         a target's default change budget for direct entries (default 20/hour)
   LOG_LEVEL             fatal, error, warn, info, debug, trace or silent (default info)`,
   async run(argv, ctx) {
     armStopSignal(ctx);
