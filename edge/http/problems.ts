@@ -12,6 +12,10 @@ export const problems = {
     }),
   forbidden: (code: string, detail: string, extra?: Record<string, unknown>) =>
     new HttpProblem(403, code, "Not allowed for this agent", { detail, extra }),
+  crossSite: (seen: string) =>
+    new HttpProblem(403, "cross-site-request", "Cross-site request refused", {
+      detail: `this request changes state and came from another site (${seen}); submit it from the dashboard's own page`,
+    }),
   notFound: (detail: string) => new HttpProblem(404, "not-found", "Not found", { detail }),
   methodNotAllowed: (method: string, path: string, allow: readonly string[]) =>
     new HttpProblem(405, "method-not-allowed", "Method not allowed", {
