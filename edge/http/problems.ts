@@ -48,6 +48,11 @@ export const problems = {
       detail: "the request store (Redis) cannot be reached; nothing was written, retry later",
       headers: { "Retry-After": String(retryAfterSeconds) },
     }),
+  /** Never read: the client has gone. Rendered only so the handler ends like any other. */
+  clientClosed: () =>
+    new HttpProblem(400, "client-closed-request", "Client closed the request", {
+      detail: "the connection closed before the request was complete",
+    }),
   internal: () =>
     new HttpProblem(500, "internal-error", "Internal error", {
       detail: "the intake failed unexpectedly; nothing was written. The error has been logged.",
