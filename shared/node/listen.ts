@@ -9,7 +9,6 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Serves a fetch handler on Node; port 0 (the default) picks a free one. */
 export interface ListenOptions {
   port?: number | undefined;
   host?: string | undefined;
@@ -28,6 +27,7 @@ const checkEvery = (timeouts: Array<number | undefined>): number | undefined => 
   return set.length === 0 ? undefined : Math.max(100, Math.min(5000, Math.floor(Math.min(...set) / 4)));
 };
 
+/** Serves a fetch handler on Node; port 0 (the default) picks a free one. */
 export const listen = (
   fetch: (request: Request) => Response | Promise<Response>,
   { port = 0, host = "127.0.0.1", headersTimeoutMs, requestTimeoutMs }: ListenOptions = {},
