@@ -26,6 +26,14 @@ const ROUTES: ReadonlyArray<[string, readonly string[]]> = [
   ["/dashboard/session/delete", ["POST"]],
 ];
 
+/**
+ * The client closed the connection before its request was read (it gave up, or the server's
+ * REQUEST_TIMEOUT cut it off): reading the body fails with ECONNRESET on Node, and the request's
+ * signal is aborted on runtimes that say so.
+ */
+const clientWentAway = (req: Request, err: unknown): boolean =>
+  req.signal.aborted || (err as { code?: unknown } | null)?.code === "ECONNRESET";
+
 const problemResponse = (p: HttpProblem, instance: string): Response =>
   new Response(JSON.stringify(p.body(instance)), {
     status: p.status,
@@ -54,6 +62,18 @@ export const createApp = (deps: AppDeps) => {
     if (err instanceof HttpProblem) return problemResponse(err, c.req.path);
     if (err instanceof HypercodeError && err.retryable)
       return problemResponse(problems.storeUnavailable(2), c.req.path);
+    if (clientWentAway(c.req.raw, err)) {
+      // Anyone can do this at will: one line, no stack, and no answer anyone will read.
+      console.info(
+        JSON.stringify({
+          level: "info",
+          msg: "client closed the connection mid-request",
+          method: c.req.method,
+          path: c.req.path,
+        }),
+      );
+      return problemResponse(problems.clientClosed(), c.req.path);
+    }
     // Never a stack trace to the caller; the operator gets it in the log.
     console.error(
       JSON.stringify({ level: "error", msg: "unhandled intake error", err: String(err?.stack ?? err) }),

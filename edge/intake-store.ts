@@ -36,8 +36,9 @@ export type ReadRequestResult = ScriptReply<
   "read_request"
 >;
 export type ReadTargetsResult = ScriptReply<{ agent: Agent; targets: PublishedTarget[] }, "read_targets">;
+export type FeedOpenResult = ScriptReply<object, "feed_open">;
 /** What the intake may have to turn into a problem: any refusal of the scripts it runs. */
-export type IntakeRefusal = Refusal<RefusalOf<"submit" | "read_request" | "read_targets">>;
+export type IntakeRefusal = Refusal<RefusalOf<"submit" | "read_request" | "read_targets" | "feed_open">>;
 
 export interface Submission {
   key: PresentedKey;
@@ -148,6 +149,20 @@ export class IntakeStore {
         .map((t) => ({ ...t, actions: asList<PublishedTarget["actions"][number]>(t.actions) }))
         .sort((a, b) => a.target.localeCompare(b.target)),
     };
+  }
+
+  /** Takes one of the agent's live-feed places until `lapsesAt`, unless all are taken. */
+  async openFeed(agentId: string, feedId: string, now: number, lapsesAt: number): Promise<FeedOpenResult> {
+    return runJsonScript<FeedOpenResult>(
+      this.redis,
+      SCRIPTS.feed_open,
+      [this.keys.agentFeeds(agentId)],
+      [now, lapsesAt, feedId, this.config.feedsPerAgent],
+    );
+  }
+
+  async closeFeed(agentId: string, feedId: string): Promise<void> {
+    await runJsonScript(this.redis, SCRIPTS.feed_close, [this.keys.agentFeeds(agentId)], [feedId]);
   }
 
   ping(): Promise<void> {

@@ -46,6 +46,8 @@ export const keys = (prefix = "") => ({
   /** Sorted sets: sliding-window logs of accepted submissions. */
   agentRate: (agentId: string) => `${prefix}hypercode:rate:agent:${agentId}`,
   targetBudget: (target: string) => `${prefix}hypercode:rate:target:${target}`,
+  /** Sorted set: an agent's live status feeds (feed id -> when its place lapses, ms). */
+  agentFeeds: (agentId: string) => `${prefix}hypercode:feeds:${agentId}`,
   /** String: the deploy lock of a target, and its fencing counter. */
   targetLock: (target: string) => `${prefix}hypercode:lock:${target}`,
   targetFence: (target: string) => `${prefix}hypercode:fence:${target}`,

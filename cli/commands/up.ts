@@ -87,6 +87,7 @@ Environment:
   HOST        the intake's address (default 127.0.0.1)
   KEY_PREFIX  prefix of every Redis key (default none)
   RUNNER_PORT the runner's /healthz and /metrics port (default 9464; 0 picks a free one)
+  RUNNER_HOST their address (default HOST)
   and the intake's and the runner's own settings: see 'hypercode intake --help', 'hypercode runner --help'.`,
   async run(argv, ctx) {
     const stopSignal = armStopSignal(ctx);
@@ -119,7 +120,13 @@ Environment:
         },
       );
       closers.unshift(() => intake.close());
-      const runner = await startRunnerIfDocker({ ...ctx.env, REDIS_URL: redisUrl });
+      // The runner's /healthz and /metrics listen where the intake does unless told otherwise: a
+      // laptop's `up` on 127.0.0.1 must not open the runner's port to the network.
+      const runner = await startRunnerIfDocker({
+        ...ctx.env,
+        REDIS_URL: redisUrl,
+        RUNNER_HOST: ctx.env.RUNNER_HOST || env.HOST,
+      });
       const { started } = runner;
       if (started) closers.unshift(() => started.stop());
 

@@ -6,6 +6,7 @@ import { keys } from "../../shared/keys.js";
 import type { AppDeps } from "../deps.js";
 import { HttpProblem } from "../http/problem.js";
 import { problems } from "../http/problems.js";
+import { sameOrigin } from "../http/same-origin.js";
 import { endSession, operatorKeyOf, refusalMessage, sessionKey, startSession } from "./session.js";
 import { DashboardStore } from "./store.js";
 import { DashboardPage, renderSections, SignInPage, UnavailablePage } from "./view.js";
@@ -44,6 +45,9 @@ export const dashboardRoutes = (deps: AppDeps) => {
         frameAncestors: ["'none'"],
       },
       xFrameOptions: "DENY",
+      // The page's own POSTs must carry its origin (no-referrer makes browsers send Origin: null,
+      // which the cross-site check refuses); other sites learn nothing, as before.
+      referrerPolicy: "same-origin",
       // Whether the whole host is HTTPS-only is the deployment's decision, not the dashboard's.
       strictTransportSecurity: false,
     }),
@@ -52,6 +56,8 @@ export const dashboardRoutes = (deps: AppDeps) => {
     await next();
     c.header("Cache-Control", "no-store");
   });
+  // Every state-changing route, present and future (approvals), refuses another site's request.
+  app.use(sameOrigin(deps.config.publicUrl));
 
   const nonceOf = (c: Context<Env>) => c.get("secureHeadersNonce") ?? "";
   const signInForm = (c: Context<Env>, status: 200 | 401 | 503 = 200, error?: string) =>

@@ -16,7 +16,7 @@ const Layout: FC<{ title: string; nonce: string; refreshSeconds?: number; childr
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <meta name="referrer" content="no-referrer" />
+      <meta name="referrer" content="same-origin" />
       {p.refreshSeconds ? <meta http-equiv="refresh" content={String(p.refreshSeconds)} /> : null}
       <title>{p.title}</title>
       <link rel="icon" href="data:," />

@@ -12,6 +12,10 @@ export const problems = {
     }),
   forbidden: (code: string, detail: string, extra?: Record<string, unknown>) =>
     new HttpProblem(403, code, "Not allowed for this agent", { detail, extra }),
+  crossSite: (seen: string) =>
+    new HttpProblem(403, "cross-site-request", "Cross-site request refused", {
+      detail: `this request changes state and came from another site (${seen}); submit it from the dashboard's own page`,
+    }),
   notFound: (detail: string) => new HttpProblem(404, "not-found", "Not found", { detail }),
   methodNotAllowed: (method: string, path: string, allow: readonly string[]) =>
     new HttpProblem(405, "method-not-allowed", "Method not allowed", {
@@ -43,6 +47,11 @@ export const problems = {
     new HttpProblem(503, "store-unavailable", "Temporarily unavailable", {
       detail: "the request store (Redis) cannot be reached; nothing was written, retry later",
       headers: { "Retry-After": String(retryAfterSeconds) },
+    }),
+  /** Never read: the client has gone. Rendered only so the handler ends like any other. */
+  clientClosed: () =>
+    new HttpProblem(400, "client-closed-request", "Client closed the request", {
+      detail: "the connection closed before the request was complete",
     }),
   internal: () =>
     new HttpProblem(500, "internal-error", "Internal error", {

@@ -12,6 +12,9 @@ export const rateLimitHeaders = (limit: number, remaining: number, resetMs: numb
   "RateLimit-Policy": `${limit};w=${Math.round(windowMs / 1000)}`,
 });
 
+/** The longest a refused feed is told to wait. */
+const FEED_RETRY_MS = 10_000;
+
 const list = (v: unknown): string => (Array.isArray(v) && v.length > 0 ? v.join(", ") : "none");
 
 /** What a script's refusal code means for the agent, as a problem it can act on. */
@@ -92,6 +95,16 @@ export const refusalToProblem = (r: IntakeRefusal, target = "", action = ""): Ht
           "Retry-After": String(seconds(r.retry_after_ms)),
           ...rateLimitHeaders(limit, 0, Number(r.retry_after_ms), window),
         },
+      );
+    }
+    case "too_many_feeds": {
+      // The oldest place lapses at the latest then; feeds usually end sooner, so ask again soon.
+      const retry = Math.min(Number(r.retry_after_ms), FEED_RETRY_MS);
+      return problems.rateLimited(
+        "too-many-feeds",
+        "Too many live feeds",
+        `this agent already follows ${Number(r.limit)} live feeds, the most it may hold open at once; close one, or retry in ${seconds(retry)} s`,
+        { "Retry-After": String(seconds(retry)) },
       );
     }
     default:

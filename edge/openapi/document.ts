@@ -150,6 +150,7 @@ export const openApiDocument = () => {
               content: { "text/event-stream": { schema: ref("StatusEvent") } },
             },
             "404": problem("no such request for this agent"),
+            "429": problem("the agent already holds FEEDS_PER_AGENT live feeds; see Retry-After"),
             ...authed,
           },
         },

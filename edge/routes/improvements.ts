@@ -81,7 +81,8 @@ export const improvementRoutes = (deps: AppDeps, store: IntakeStore) => {
     const accepted: Accepted = {
       request_id: result.request_id,
       status: "queued",
-      status_url: new URL(location, c.req.url).toString(),
+      // Not from c.req.url: its host is the client's Host header, which anyone can set.
+      status_url: `${deps.config.publicUrl ?? ""}${location}`,
       created_at: result.replayed ? result.created_at : request.created_at,
     };
     return c.json(accepted, 202, headers);

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { streamSSE } from "hono/streaming";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { isTerminal, type RequestState, requestId } from "../../shared/protocol/index.js";
 import { presentedKey } from "../auth.js";
 import type { AppDeps } from "../deps.js";
@@ -8,6 +8,8 @@ import { refusalToProblem } from "../http/refusals.js";
 import type { IntakeStore } from "../intake-store.js";
 
 const EVENT_ID = /^\d{1,20}-\d{1,20}$/;
+/** How long a feed's place outlives the feed's longest life (a last poll, clocks a little apart). */
+const PLACE_MARGIN_MS = 60_000;
 
 /**
  * `GET /v1/improvements/:id/events`: Server-Sent Events, one `status` event per transition, then
@@ -29,8 +31,25 @@ export const statusFeed = (deps: AppDeps, store: IntakeStore) => async (c: Conte
   // The first read happens before the stream opens, so a wrong key or id is a proper problem.
   let read = await store.readRequest(key, id, after);
   if (!read.ok) throw refusalToProblem(read);
+  // Each feed holds a connection and a poll loop: an agent gets a bounded number of places. A
+  // place outlives the feed's longest life by a margin, so one left behind by a dead intake lapses.
+  const feedId = deps.newId();
+  const now = deps.clock();
+  const place = await store.openFeed(key.agentId, feedId, now, now + deps.config.feedMaxMs + PLACE_MARGIN_MS);
+  if (!place.ok) throw refusalToProblem(place);
+  const giveBack = () =>
+    // Redis gone: the place lapses by itself.
+    store.closeFeed(key.agentId, feedId).catch(() => {});
 
   return streamSSE(c, async (stream) => {
+    try {
+      await follow(stream);
+    } finally {
+      await giveBack();
+    }
+  });
+
+  async function follow(stream: SSEStreamingApi): Promise<void> {
     let open = true;
     stream.onAbort(() => {
       open = false;
@@ -58,5 +77,5 @@ export const statusFeed = (deps: AppDeps, store: IntakeStore) => async (c: Conte
       if (!open) return;
       read = await store.readRequest(key, id, after);
     }
-  });
+  }
 };

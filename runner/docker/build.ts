@@ -1,5 +1,6 @@
 import { readdir } from "node:fs/promises";
 import type Dockerode from "dockerode";
+import { contextRelative } from "./build-paths.js";
 import { traceLines } from "./buildkit-trace.js";
 import type { BuildSource } from "./compose.js";
 import { classify } from "./docker-errors.js";
@@ -134,10 +135,11 @@ const buildWith = async (docker: Dockerode, req: BuildRequest, version: "1" | "2
   });
   if (finished && !error) throw classify(`building ${req.ref}`, finished);
   if (error || !imageId) {
+    const said = await contextRelative(req.source.context);
     return {
       ok: false,
-      detail: `build of ${req.ref} failed: ${error ?? "no image id reported"}`,
-      log: tail.join("\n"),
+      detail: said(`build of ${req.ref} failed: ${error ?? "no image id reported"}`),
+      log: said(tail.join("\n")),
     };
   }
   return { ok: true, imageId };

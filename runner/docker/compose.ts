@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
+import { basename, isAbsolute, resolve } from "node:path";
 import { parse } from "yaml";
 import { PolicyRefusal } from "../errors.js";
 import { isInside, type TargetPolicy } from "./policy.js";
@@ -45,7 +45,9 @@ const readComposeBuild = async (dir: string, files: readonly string[], service: 
     try {
       doc = parse(await readFile(file, "utf8"));
     } catch (err) {
-      throw refuse(`cannot read compose file ${file}: ${(err as Error).message}`);
+      // The agent reads this: the file's name and the error's code, not the runner's directories.
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
+      throw refuse(`cannot read compose file ${basename(file)} (${why})`);
     }
     const build = (doc as { services?: Record<string, { build?: ComposeBuild }> } | null)?.services?.[service]
       ?.build;
@@ -71,13 +73,18 @@ export const buildSource = async (policy: TargetPolicy): Promise<BuildSource> =>
     const b = typeof found.build === "string" ? { context: found.build } : (found.build ?? {});
     const context = typeof b.context === "string" ? b.context : ".";
     if (context.includes("://") || context.startsWith("git@") || context.includes("${")) {
-      throw refuse(`build context '${context}' in ${found.file} is not a plain local directory`);
+      throw refuse(`build context '${context}' in ${basename(found.file)} is not a plain local directory`);
     }
     const dockerfile = typeof b.dockerfile === "string" ? b.dockerfile : undefined;
     if (dockerfile !== undefined && !isInside(dockerfile)) {
-      throw refuse(`dockerfile '${dockerfile}' in ${found.file} is outside its build context`);
+      throw refuse(`dockerfile '${dockerfile}' in ${basename(found.file)} is outside its build context`);
     }
-    source = { context: resolve(workingDir, context), dockerfile, args: argsOf(b.args), from: found.file };
+    source = {
+      context: resolve(workingDir, context),
+      dockerfile,
+      args: argsOf(b.args),
+      from: `${basename(found.file)}, service ${service}`,
+    };
   } else {
     throw refuse(
       "the target has neither a hypercode.build.context label nor compose labels naming a project directory",
@@ -87,9 +94,6 @@ export const buildSource = async (policy: TargetPolicy): Promise<BuildSource> =>
     (s) => s.isDirectory(),
     () => false,
   );
-  if (!isDir)
-    throw refuse(
-      `build context ${source.context} (from ${source.from}) is not a directory the runner can read`,
-    );
+  if (!isDir) throw refuse(`the build context (from ${source.from}) is not a directory the runner can read`);
   return source;
 };

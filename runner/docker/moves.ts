@@ -130,7 +130,8 @@ export const rebuildMove = async (
   let imageId = await findBuilt(env.docker, view.policy.name, request.request_id);
   if (!imageId) {
     const source = await buildSource(view.policy);
-    await env.progress("building", `building ${ref} from ${source.context} (${source.from})`);
+    // The agent reads progress: where the context lies on the runner's disk is not its business.
+    await env.progress("building", `building ${ref} (context from ${source.from})`);
     await env.assertLockHeld();
     const built = await buildImage(env.docker, {
       source,

@@ -29,7 +29,12 @@ export const acceptedSchema = z
   .object({
     request_id: z.string(),
     status: z.literal("queued"),
-    status_url: z.url(),
+    status_url: z
+      .string()
+      .regex(/^(?:https?:\/\/[^/?#\s]+[^?#\s]*)?\/v1\/improvements\/[^/?#\s]+$/)
+      .describe(
+        "where to GET the request's status: the intake's PUBLIC_URL joined with the path when the operator set one, else the path alone (relative to the address the agent used); never built from the Host header",
+      ),
     created_at: z.string(),
   })
   .meta({ id: "Accepted" });

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { namedRecord } from "./named-record.js";
 import { improvementPayload } from "./payload.js";
 import { agentId, SLUG_PATTERN, targetName } from "./slug.js";
 import { agentTimestamp, filesChanged, priority, submittedStatus, testResults } from "./upstream.js";
@@ -37,8 +38,7 @@ const requestIdOf = (field: string) =>
 export const requestId = requestIdOf("request_id");
 const agentChosenId = requestIdOf("id");
 
-const metadata = z
-  .record(z.string().regex(/^[a-z0-9_.-]{1,64}$/), z.string().max(256))
+const metadata = namedRecord(z.string().regex(/^[a-z0-9_.-]{1,64}$/), z.string().max(256))
   .refine((m) => Object.keys(m).length <= 16, "at most 16 metadata entries")
   .meta({ maxProperties: 16 });
 

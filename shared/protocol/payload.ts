@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { namedRecord } from "./named-record.js";
 
 /** Names of build args and env keys: what a shell and a Dockerfile `ARG` accept. */
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -42,8 +43,7 @@ export const redeployPayload = z.strictObject({
 
 export const rebuildPayload = z.strictObject({
   action: z.literal("rebuild"),
-  build_args: z
-    .record(variableName, variableValue)
+  build_args: namedRecord(variableName, variableValue)
     .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} build args`)
     .meta({ maxProperties: MAX_VARIABLES })
     .optional(),
@@ -53,8 +53,7 @@ export const rebuildPayload = z.strictObject({
 export const updateConfigPayload = z.strictObject({
   action: z.literal("update_config"),
   /** `null` removes the variable. */
-  env: z
-    .record(variableName, variableValue.nullable())
+  env: namedRecord(variableName, variableValue.nullable())
     .refine((v) => Object.keys(v).length >= 1, "env must change at least one variable")
     .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} env changes`)
     // A record's size is a refinement zod cannot express in JSON Schema: said here, for the document.

@@ -24,6 +24,8 @@ export const SCRIPT_REFUSALS = {
   dlq_replay: ["mismatch", "no_fields", "not_dead_lettered", "not_found"],
   entry_redeliver: ["gone", "not_owner"],
   entry_touch: [],
+  feed_close: [],
+  feed_open: ["too_many_feeds"],
   lock_acquire: ["locked"],
   lock_release: ["not_owner"],
   lock_renew: ["lost"],

@@ -161,7 +161,7 @@ describe("hypercode submit", () => {
     expect(r.stderr).toBe("");
     const accepted = acceptedSchema.parse(JSON.parse(r.stdout));
     expect(accepted.status).toBe("queued");
-    expect(accepted.status_url).toBe(`${intake.baseUrl}/v1/improvements/${accepted.request_id}`);
+    expect(accepted.status_url).toBe(`/v1/improvements/${accepted.request_id}`);
     const [entry] = await entriesOf(accepted.request_id);
     expect(entry.improvement_type).toBe("configuration");
     expect(entry.payload).toEqual({ action: "update_config", env: { LOG_LEVEL: "debug", OLD_FLAG: null } });

@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +81,13 @@ describe("hypercode up", () => {
     const scrape = await fetch(metrics![1] as string);
     expect(scrape.status).toBe(200);
     expect(await scrape.text()).toContain("hypercode_");
+    // Bound like the intake (HOST, 127.0.0.1 by default), not on every interface.
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i?.family === "IPv4" && !i.internal)?.address;
+    expect(external, "this test needs a non-loopback IPv4 address").toBeDefined();
+    const port = new URL(metrics![1] as string).port;
+    await expect(fetch(`http://${external}:${port}/metrics`)).rejects.toThrow();
     up.kill("SIGTERM");
     expect((await result).code).toBe(0);
     await expect(fetch(metrics![1] as string)).rejects.toThrow();

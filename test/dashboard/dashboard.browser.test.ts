@@ -6,6 +6,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalRedis } from "../../cli/local-redis.js";
 import type { DeployContext, DeployOutcome } from "../../runner/ports.js";
+import { listen } from "../../shared/node/listen.js";
 import type { ImprovementRequest } from "../../shared/protocol/index.js";
 import { createIoredisClient } from "../../shared/redis/ioredis-adapter.js";
 import { addOperator, revokeOperator } from "../support/dashboard.js";
@@ -305,6 +306,47 @@ describe("the dashboard in headless Chromium", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("a page on another site that auto-submits a sign-in or a sign-out form is refused; the session stays", async () => {
+    const ctx = context as BrowserContext;
+    const attackerKey = await addOperator(client, prefix, "mallory");
+    const cookieBefore = (await ctx.cookies(`${intake?.baseUrl}/dashboard`)).find(
+      (k) => k.name === "hypercode_operator",
+    );
+    expect(cookieBefore?.value).toBe(operatorKey);
+    const forms = {
+      "/signin": `<form method="post" action="${intake?.baseUrl}/dashboard/session"><input name="key" value="${attackerKey}"></form>`,
+      "/signout": `<form method="post" action="${intake?.baseUrl}/dashboard/session/delete"></form>`,
+    };
+    // Another site: the intake is 127.0.0.1, this page localhost.
+    const evil = await listen(
+      (req) =>
+        new Response(
+          `<!doctype html><body>${forms[new URL(req.url).pathname as keyof typeof forms]}<script>document.forms[0].submit()</script>`,
+          { headers: { "content-type": "text/html" } },
+        ),
+      { host: "127.0.0.1" },
+    );
+    const page = await ctx.newPage();
+    try {
+      for (const path of Object.keys(forms)) {
+        const refused = page.waitForResponse((r) =>
+          r.url().startsWith(`${intake?.baseUrl}/dashboard/session`),
+        );
+        await page.goto(`${evil.url.replace("127.0.0.1", "localhost")}${path}`);
+        const res = await refused;
+        expect(res.status()).toBe(403);
+        expect(await res.text()).toContain("cross-site-request");
+      }
+      const cookieAfter = (await ctx.cookies(`${intake?.baseUrl}/dashboard`)).find(
+        (k) => k.name === "hypercode_operator",
+      );
+      expect(cookieAfter?.value).toBe(operatorKey);
+    } finally {
+      await page.close();
+      await evil.close();
+    }
+  }, 30_000);
 
   it("a revoked operator is sent back to the sign-in form by the page's next refresh", async () => {
     const page = (context as BrowserContext).pages()[0] as Page;

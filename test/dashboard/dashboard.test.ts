@@ -398,6 +398,36 @@ const dashboardSuite = (
       expect(get.headers.get("allow")).toBe("POST, DELETE");
     });
 
+    it("refuses another site's sign-in and sign-out with 403, setting and clearing no cookie; its own page's work", async () => {
+      const crossSite: Record<string, string>[] = [
+        { "sec-fetch-site": "cross-site", origin: "http://evil.example" },
+        { "sec-fetch-site": "same-site" },
+        { origin: "http://evil.example" },
+        { origin: "null" },
+      ];
+      for (const headers of crossSite) {
+        // Login CSRF: the attacker's page posts the attacker's own (valid) key.
+        const signIn = await postSignIn(fetcher, operatorKey, headers);
+        const body = await expectProblem(signIn, 403);
+        expect(body.type).toBe("urn:hypercode:problem:cross-site-request");
+        expect(signIn.headers.get("set-cookie")).toBeNull();
+        for (const init of [
+          { method: "POST", path: "/dashboard/session/delete" },
+          { method: "DELETE", path: "/dashboard/session" },
+        ]) {
+          const signOut = await fetcher(init.path, withCookie(cookie, { method: init.method, headers }));
+          await expectProblem(signOut, 403);
+          expect(signOut.headers.get("set-cookie")).toBeNull();
+        }
+      }
+      expect((await fetcher("/dashboard/data.json", withCookie(cookie))).status).toBe(200);
+      const page = await fetcher("/dashboard");
+      expect(page.headers.get("referrer-policy")).toBe("same-origin");
+      const own = await postSignIn(fetcher, operatorKey, { "sec-fetch-site": "same-origin" });
+      expect(own.status).toBe(303);
+      expect(own.headers.get("set-cookie")).toMatch(/^hypercode_operator=hco1\./);
+    });
+
     it("signing out clears the cookie (POST .../delete from the page, or DELETE)", async () => {
       for (const init of [
         { method: "POST", path: "/dashboard/session/delete" },
@@ -496,6 +526,28 @@ describe("the dashboard in process", () => {
     } finally {
       dead.disconnect();
     }
+  });
+
+  it("accepts a sign-in whose Origin is its own (through a TLS proxy too) or PUBLIC_URL's, and no other", async () => {
+    const prefix = newPrefix();
+    const key = await addOperator(client, prefix, "ops");
+    const app = createApp({
+      redis: new IoredisAdapter(client),
+      config: parseIntakeConfig({ KEY_PREFIX: prefix, PUBLIC_URL: "https://ops.example.com/hc/" }),
+      clock: Date.now,
+      newId: () => crypto.randomUUID(),
+      runtime: "node",
+    });
+    const fetcher: Fetcher = async (path, init) => app.request(path, init);
+    const signIn = (headers: Record<string, string>) => postSignIn(fetcher, key, headers);
+    expect((await signIn({ origin: "http://localhost" })).status).toBe(303);
+    expect((await signIn({ origin: "https://localhost", "x-forwarded-proto": "https" })).status).toBe(303);
+    expect((await signIn({ origin: "https://ops.example.com" })).status).toBe(303);
+    expect((await signIn({})).status).toBe(303); // no browser: curl, the CLI
+    expect((await signIn({ "sec-fetch-site": "none" })).status).toBe(303);
+    await expectProblem(await signIn({ origin: "https://localhost" }), 403);
+    await expectProblem(await signIn({ origin: "http://ops.example.com" }), 403);
+    await expectProblem(await signIn({ origin: "https://ops.example.com.evil.example" }), 403);
   });
 
   it("refuses a sign-in form larger than a key could be with 413", async () => {

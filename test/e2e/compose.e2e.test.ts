@@ -270,7 +270,10 @@ describe("docker-compose stack", () => {
       }),
     });
     expect(submitted.status).toBe(202);
-    const { request_id, status_url } = (await submitted.json()) as { request_id: string; status_url: string };
+    const accepted = (await submitted.json()) as { request_id: string; status_url: string };
+    const { request_id } = accepted;
+    // Relative unless the intake has a PUBLIC_URL: resolved against the address used to submit.
+    const status_url = new URL(accepted.status_url, intake).toString();
 
     // Through the published port, all along: old build, then new, never an error.
     const seen: Array<{ status: number; message?: string } | { error: string }> = [];

@@ -82,6 +82,25 @@ describe("the intake app in process", () => {
     expect(port.calls).toEqual(["evalsha"]);
   });
 
+  it("builds status_url from PUBLIC_URL, else a relative path, never from the Host header", async () => {
+    const { target, key } = await setup();
+    const evilHost = { host: "evil.example" };
+    const plain = await post(build(new IoredisAdapter(client)), key, body(target), evilHost);
+    const relative = (await plain.json()) as { request_id: string; status_url: string };
+    expect(relative.status_url).toBe(`/v1/improvements/${relative.request_id}`);
+    const configured = createApp({
+      redis: new IoredisAdapter(client),
+      config: parseIntakeConfig({ KEY_PREFIX: prefix, PUBLIC_URL: "https://hc.example.com/intake/" }),
+      clock: Date.now,
+      newId: () => crypto.randomUUID(),
+      runtime: "node",
+    });
+    const res = await post(configured, key, body(target), evilHost);
+    const absolute = (await res.json()) as { request_id: string; status_url: string };
+    expect(absolute.status_url).toBe(`https://hc.example.com/intake/v1/improvements/${absolute.request_id}`);
+    expect(res.headers.get("location")).toBe(`/v1/improvements/${absolute.request_id}`);
+  });
+
   it("loads the script with EVAL when Redis has none cached, then uses EVALSHA", async () => {
     // A private server: flushing the shared one's script cache would disturb other test files.
     const own = await startLocalRedis();

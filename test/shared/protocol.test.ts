@@ -138,6 +138,28 @@ describe("the improvement request schema", () => {
     expect(JSON.stringify(properties.description)).toContain("pattern");
   });
 
+  it("refuses a __proto__ name in build_args, env or metadata with a reason, instead of dropping it", () => {
+    // JSON.parse makes __proto__ an own property, as the intake and the runner receive it.
+    const cases: Array<[string, string]> = [
+      ['{"action":"rebuild","build_args":{"__proto__":"x","A":"1"}}', "payload.build_args.__proto__"],
+      ['{"action":"update_config","env":{"__proto__":{"polluted":"yes"}}}', "payload.env.__proto__"],
+    ];
+    for (const [payload, path] of cases) {
+      const r = submit({ payload: JSON.parse(payload) });
+      expect(r.success, payload).toBe(false);
+      expect(issuePaths(r), payload).toContain(path);
+      expect(r.error?.issues.find((i) => i.path.join(".") === path)?.message).toMatch(/prototype/);
+    }
+    const meta = submit({ metadata: JSON.parse('{"__proto__":"x"}') });
+    expect(issuePaths(meta)).toEqual(["metadata.__proto__"]);
+    // Names that merely look special survive parsing, so they stay allowed.
+    const kept = submit({ payload: { action: "update_config", env: { constructor: "1", prototype: "2" } } });
+    expect(kept.success && kept.data.payload).toEqual({
+      action: "update_config",
+      env: { constructor: "1", prototype: "2" },
+    });
+  });
+
   it("refuses names that are not slugs", () => {
     for (const name of [
       "",

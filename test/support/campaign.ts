@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { build } from "esbuild";
@@ -20,6 +21,36 @@ export const size = (short: number, long: number): number => (LONG ? long : shor
  */
 export const seed = (fixed: number): number =>
   process.env.CAMPAIGN_SEED ? Number(process.env.CAMPAIGN_SEED) : LONG ? Date.now() : fixed;
+
+export interface RawAnswer {
+  status: number;
+  head: string;
+  body: string;
+  /** From connecting until the server closed (or the wait gave up). */
+  closedAfterMs: number;
+}
+
+/**
+ * Sends raw bytes (what fetch will not send) and reads until the server closes the connection, or
+ * `giveUpMs` pass.
+ */
+export const raw = (baseUrl: string, bytes: string, giveUpMs = 5_000): Promise<RawAnswer> =>
+  new Promise((resolve, reject) => {
+    const url = new URL(baseUrl);
+    const started = Date.now();
+    const socket = connect(Number(url.port), url.hostname);
+    let data = "";
+    socket.setTimeout(giveUpMs, () => socket.destroy());
+    socket.on("data", (d) => {
+      data += d.toString("latin1");
+    });
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const [head = "", body = ""] = data.split("\r\n\r\n", 2);
+      resolve({ status: Number(head.split(" ")[1] ?? 0), head, body, closedAfterMs: Date.now() - started });
+    });
+    socket.write(bytes, "latin1");
+  });
 
 /**
  * Bundles a TypeScript entry next to node_modules (so its bare imports resolve as in production)

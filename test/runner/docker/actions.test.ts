@@ -1,3 +1,5 @@
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -197,6 +199,34 @@ describe("actions, each through deployer.deploy() against the real engine", {
       /RUN \["\/bin\/busybox","sh".*\n(.*\n)*make: no rule to make all\n(.*\n)*ERROR: /,
     );
     expect((await containersOf(fx, name)).map((c) => c.Id)).toEqual(ids);
+  });
+
+  it("a failed build names paths inside the context only, never the runner's own (a link out of the context)", async () => {
+    const leaky = await fx.service("v1-leaky-build", { text: "x" });
+    const { mkdtemp, symlink, writeFile } = await import("node:fs/promises");
+    const hostDir = await mkdtemp(`${tmpdir()}/hypercode-host-secret-`);
+    await writeFile(`${hostDir}/key.pem`, "secret");
+    await symlink(`${hostDir}/key.pem`, `${leaky.context}/key.pem`);
+    await writeFile(
+      `${leaky.context}/Dockerfile`,
+      "FROM scratch\nCOPY key.pem /key.pem\nCOPY nothing-here /x\n",
+    );
+    const { name } = await target("leaky", 1, { "hypercode.build.context": leaky.context });
+    try {
+      const ctx = deployContext(requestFor(name, { action: "rebuild" }));
+      const outcome = await side(name).deployer.deploy(ctx);
+      expect(outcome.state).toBe("failed");
+      const seen = [
+        outcome.detail,
+        outcome.buildLog ?? "",
+        ...ctx.recorded.progress.map((p) => p.detail),
+      ].join("\n");
+      expect(seen).toContain("key.pem (a link out of the build context)");
+      expect(seen).not.toContain(hostDir);
+      expect(seen).not.toContain(leaky.context);
+    } finally {
+      rmSync(hostDir, { recursive: true, force: true });
+    }
   });
 
   it("update_config: an allowed env key is set (and one unset), visible to the service; the old env is history", async () => {
