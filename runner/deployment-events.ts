@@ -9,7 +9,7 @@ import {
   type RequestState,
   readStatusRecord,
   timelineText,
-  unreadableEntryEventOf,
+  unrecordedEntryEventOf,
 } from "../shared/protocol/index.js";
 
 export interface DeploymentEventsDeps {
@@ -38,9 +38,9 @@ export class DeploymentEvents {
     this.track(this.announce(requestId, state), requestId);
   }
 
-  /** An entry dead-lettered unread: its agent may still be waiting on the id it wrote. */
-  unreadable(fields: Record<string, string>, reason: string): void {
-    const event = unreadableEntryEventOf(fields[PAYLOAD_FIELD], reason);
+  /** An entry dead-lettered without a status record: its agent may still be waiting on the id it wrote. */
+  unrecorded(fields: Record<string, string>, reason: string): void {
+    const event = unrecordedEntryEventOf(fields[PAYLOAD_FIELD], reason);
     if (event) this.track(this.publish(event), event.request_id);
   }
 

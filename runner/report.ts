@@ -176,8 +176,9 @@ export class Reporter {
       },
     );
     this.deps.metrics.deadLettered.inc({ reason: kind });
-    // Its agent may be waiting on the id it wrote; not so for a reused id, whose owner is another.
-    if (kind === "undecodable") this.deps.events.unreadable(d.fields, reason);
+    // Its agent may be waiting on the id it wrote (with a record, the final move announces it); not
+    // so for a reused id, whose listener waits for the request the id first named.
+    if (!r && kind !== "id_reused") this.deps.events.unrecorded(d.fields, reason);
     if (r) this.deps.metrics.processed.inc({ action: action(r), outcome: "dead_lettered" });
     log.warn({ outcome: "dead_lettered", reason }, "Entry moved to the dead-letter stream");
   }

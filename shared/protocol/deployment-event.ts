@@ -72,11 +72,12 @@ export const timelineText = (events: readonly Readonly<Record<string, string | u
   events.map((e) => `${e.at ?? ""} ${e.state ?? ""}${e.detail ? `: ${e.detail}` : ""}`).join("\n");
 
 /**
- * The failure event for an entry the runner dead-lettered without reading it as a request (an
- * action it does not know, say), when it still names an id and a target: its agent is waiting on
- * that id. Nothing here is trusted; it only says the entry was refused, and why.
+ * The failure event for an entry the runner dead-lettered without a status record (an action it
+ * does not know, an agent no operator registered, direct entries turned off), when it still names
+ * an id and a target: its agent is waiting on that id. Nothing here is trusted; it only says the
+ * entry was refused, and why.
  */
-export const unreadableEntryEventOf = (
+export const unrecordedEntryEventOf = (
   rawPayload: string | undefined,
   reason: string,
 ): DeploymentEvent | undefined => {

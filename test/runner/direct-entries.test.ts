@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Keys } from "../../shared/keys.js";
 import { encodeStreamFields } from "../../shared/protocol/index.js";
 import { addAgent, revokeAgent } from "../support/fixtures.js";
+import { testClient } from "../support/redis.js";
 import {
   deadLetters,
   enqueue,
@@ -42,10 +43,24 @@ describe("entries written straight to the stream are held to what the agent's ke
   it("dead-letters an entry that names no registered agent, or a revoked one, without touching the target", async () => {
     await addAgent(client, prefix, { id: "old-agent", targets: ["*"], actions: ["restart"] });
     await revokeAgent(client, prefix, "old-agent");
+    // An agent whose operator forgot to register it hears why on its failure channel.
+    const sub = testClient();
+    const heard: string[] = [];
+    sub.on("message", (_channel: string, message: string) => heard.push(message));
+    await sub.subscribe(k.deploymentFailure);
     const { deployer } = await startTestRunner(prefix);
-    await direct("ghost").write();
+    const ghost = direct("ghost");
+    await ghost.write();
     await direct("old-agent").write();
     await waitFor("two dead letters", async () => (await deadLetters(client, prefix)).length === 2);
+    await waitFor("the ghost's failure event", () => heard.length >= 1);
+    await sub.quit();
+    expect(JSON.parse(heard[0] as string)).toMatchObject({
+      request_id: ghost.request.request_id,
+      success: false,
+      state: "dead_lettered",
+      error: expect.stringMatching(/not registered/),
+    });
     const reasons = (await deadLetters(client, prefix)).map((l) => l.reason);
     expect(reasons[0]).toMatch(/agent 'ghost' is not registered \('hypercode agents add ghost'/);
     expect(reasons[1]).toMatch(/agent 'old-agent' was revoked at/);

@@ -7,7 +7,7 @@ import {
   fingerprintText,
   type ImprovementRequest,
   REQUEST_STATES,
-  unreadableEntryEventOf,
+  unrecordedEntryEventOf,
 } from "../../shared/protocol/index.js";
 
 /** Byte for byte what the original model's `model_dump_json()` writes (pydantic v2). */
@@ -145,13 +145,13 @@ describe("deployment events", () => {
 
   it("names an unreadable entry's id only when it is a valid id with a target", () => {
     const unknownAction = MODEL_DUMP.replace('"redeploy"', '"delete"');
-    expect(unreadableEntryEventOf(unknownAction, "bad action")).toMatchObject({
+    expect(unrecordedEntryEventOf(unknownAction, "bad action")).toMatchObject({
       request_id: "9d59c28c-0f38-4ad2-b72a-b0164ddbfea5",
       action: "delete",
       error: "bad action",
     });
-    expect(unreadableEntryEventOf(unknownAction.replace("9d59c28c", "../../x"), "r")).toBeUndefined();
-    expect(unreadableEntryEventOf("{not json", "r")).toBeUndefined();
-    expect(unreadableEntryEventOf('{"id":"a"}', "r")).toBeUndefined();
+    expect(unrecordedEntryEventOf(unknownAction.replace("9d59c28c", "../../x"), "r")).toBeUndefined();
+    expect(unrecordedEntryEventOf("{not json", "r")).toBeUndefined();
+    expect(unrecordedEntryEventOf('{"id":"a"}', "r")).toBeUndefined();
   });
 });
