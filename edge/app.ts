@@ -9,6 +9,7 @@ import { healthRoutes } from "./routes/health.js";
 import { improvementRoutes } from "./routes/improvements.js";
 import { schemaRoutes } from "./routes/schema.js";
 import { targetRoutes } from "./routes/targets.js";
+import { webhookKeyRoutes } from "./routes/webhook-keys.js";
 
 /** Every path the intake serves, with its methods, so any other method answers 405 with Allow. */
 const ROUTES: ReadonlyArray<[string, readonly string[]]> = [
@@ -18,6 +19,7 @@ const ROUTES: ReadonlyArray<[string, readonly string[]]> = [
   ["/v1/improvements/:id", ["GET", "HEAD"]],
   ["/v1/improvements/:id/events", ["GET"]],
   ["/v1/targets", ["GET", "HEAD"]],
+  ["/v1/webhook-keys", ["GET", "HEAD"]],
   ["/v1/schema/improvement-request.json", ["GET", "HEAD"]],
   ["/openapi.json", ["GET", "HEAD"]],
   ["/dashboard", ["GET", "HEAD"]],
@@ -48,6 +50,7 @@ export const createApp = (deps: AppDeps) => {
   app.route("/", healthRoutes(deps, store));
   app.route("/v1/improvements", improvementRoutes(deps, store));
   app.route("/v1/targets", targetRoutes(deps, store));
+  app.route("/v1/webhook-keys", webhookKeyRoutes(deps, store));
   app.route("/", schemaRoutes());
   app.route("/dashboard", dashboardRoutes(deps));
   for (const [path, allow] of ROUTES) {

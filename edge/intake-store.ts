@@ -7,7 +7,9 @@ import type {
   Refusal,
   RefusalOf,
   ScriptReply,
+  WebhookKeyRecord,
 } from "../shared/protocol/index.js";
+import { webhookKeyRecord } from "../shared/protocol/index.js";
 import type { RedisPort } from "../shared/redis/port.js";
 import { asList, runJsonScript } from "../shared/redis/run-script.js";
 import type { PresentedKey } from "./auth.js";
@@ -163,6 +165,28 @@ export class IntakeStore {
 
   async closeFeed(agentId: string, feedId: string): Promise<void> {
     await runJsonScript(this.redis, SCRIPTS.feed_close, [this.keys.agentFeeds(agentId)], [feedId]);
+  }
+
+  /** The webhook public keys runners published and that have not expired, oldest expiry first. */
+  async readWebhookKeys(now: number): Promise<WebhookKeyRecord[]> {
+    const r = await runJsonScript<ScriptReply<{ keys: unknown }, "read_webhook_keys">>(
+      this.redis,
+      SCRIPTS.read_webhook_keys,
+      [this.keys.webhookKeys],
+      [now],
+    );
+    if (!r.ok) return [];
+    // A record that does not parse is not served: a receiver could not use it anyway.
+    return asList<string>(r.keys)
+      .flatMap((raw) => {
+        try {
+          const parsed = webhookKeyRecord.safeParse(JSON.parse(raw));
+          return parsed.success ? [parsed.data] : [];
+        } catch {
+          return [];
+        }
+      })
+      .sort((a, b) => a.expires_at - b.expires_at || a.kid.localeCompare(b.kid));
   }
 
   ping(): Promise<void> {

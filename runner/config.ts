@@ -49,6 +49,8 @@ const runnerEnvSchema = (defaultRunnerId: string) =>
       DIRECT_ENTRIES: z.enum(["checked", "off"]).default("checked"),
       // The intake's default change budget of a target, for direct entries (a label overrides it).
       TARGET_BUDGET: rateSchema.prefault("20/hour"),
+      // The Ed25519 private key webhooks are signed with (PKCS#8 PEM); unset: a fresh one per start.
+      WEBHOOK_KEY_FILE: z.preprocess((v) => (v === "" ? undefined : v), z.string().optional()),
       LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     })
     .superRefine((e, ctx) => {
@@ -85,6 +87,7 @@ const runnerEnvSchema = (defaultRunnerId: string) =>
       logLevel: e.LOG_LEVEL,
       directEntries: e.DIRECT_ENTRIES,
       targetBudget: e.TARGET_BUDGET,
+      webhookKeyFile: e.WEBHOOK_KEY_FILE,
     }));
 
 export type RunnerConfig = z.output<ReturnType<typeof runnerEnvSchema>>;

@@ -3,13 +3,15 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Keys } from "../shared/keys.js";
 import { type RequestState, STATUS_RESULT_FIELDS } from "../shared/protocol/index.js";
-import { callbackAllowed, SIGNATURE_HEADER, signWebhook } from "../shared/webhook.js";
+import { callbackAllowed, SIGNATURE_HEADER, signWebhook, type WebhookSigningKey } from "../shared/webhook.js";
 
 export interface NotifierDeps {
   readonly redis: Redis;
   readonly keys: Keys;
   readonly log: Logger;
   readonly clock: () => number;
+  /** The runner's signing key (runner/webhook-key.ts); settled before the first request is read. */
+  readonly signingKey: Promise<WebhookSigningKey>;
   readonly fetch?: typeof fetch;
   /** Tries per webhook, and the pause before try n is n × `retryMs`. */
   readonly attempts?: number;
@@ -20,8 +22,8 @@ export interface NotifierDeps {
 /** Status fields a receiver gets besides the core ones, when the runner recorded them. */
 
 /**
- * Posts a finished request's status to the callback URL its agent gave, signed with the agent's
- * key hash (shared/webhook.ts). Best effort, off the job's path: a few tries with a pause, the
+ * Posts a finished request's status to the callback URL its agent gave, signed with the runner's
+ * own key (shared/webhook.ts). Best effort, off the job's path: a few tries with a pause, the
  * outcome recorded in the status (`webhook`), and the agent can always GET the status instead.
  * The URL is checked again here against the agent's record: the intake checked it, but Redis is
  * not a trust boundary, and a runner must not be made to POST anywhere a stream entry says.
@@ -54,14 +56,14 @@ export class WebhookNotifier {
       return;
     }
     if (typeof callback !== "string" || !status.agent_id) return;
-    const [secret, callbacks] = await redis.hmget(keys.agent(status.agent_id), "key_hash", "callbacks");
+    const callbacks = await redis.hget(keys.agent(status.agent_id), "callbacks");
     let prefixes: unknown;
     try {
       prefixes = JSON.parse(callbacks ?? "[]");
     } catch {
       prefixes = [];
     }
-    if (!secret || !Array.isArray(prefixes) || !callbackAllowed(callback, prefixes as string[])) {
+    if (!Array.isArray(prefixes) || !callbackAllowed(callback, prefixes as string[])) {
       await this.record(requestId, "refused: callback_url is not allowed by the agent's record");
       log.warn(
         { request_id: requestId, callback },
@@ -79,11 +81,12 @@ export class WebhookNotifier {
       updated_at: status.updated_at,
       ...Object.fromEntries(STATUS_RESULT_FIELDS.filter((f) => status[f]).map((f) => [f, status[f]])),
     });
+    const signingKey = await this.deps.signingKey;
     const attempts = this.deps.attempts ?? 3;
     let last = "";
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const signature = await signWebhook(secret, Math.floor(this.deps.clock() / 1000), body);
+        const signature = await signWebhook(signingKey, Math.floor(this.deps.clock() / 1000), body);
         const res = await (this.deps.fetch ?? fetch)(callback, {
           method: "POST",
           headers: {

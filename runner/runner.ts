@@ -22,6 +22,7 @@ import { Reporter } from "./report.js";
 import { RetrySchedule } from "./schedule.js";
 import { StatusStore } from "./status.js";
 import { trimStream } from "./trim.js";
+import { loadWebhookKey, publishWebhookKey } from "./webhook-key.js";
 
 export interface RunnerDeps {
   readonly redis: Redis;
@@ -64,7 +65,10 @@ export const createRunner = (deps: RunnerDeps): Runner => {
   // The one port every part runs its scripts through (its client for plain stream commands).
   const store = new IoredisAdapter(redis);
   const consumer = new StreamConsumer(store, blocking, keys, config.runnerId);
-  const webhooks = new WebhookNotifier({ redis, keys, log, clock });
+  const signingKey = loadWebhookKey(config.webhookKeyFile);
+  // start() awaits it and fails with the reason; until then, no unhandled rejection.
+  signingKey.catch(() => undefined);
+  const webhooks = new WebhookNotifier({ redis, keys, log, clock, signingKey });
   const events = new DeploymentEvents({ redis, keys, log });
   const status = new StatusStore(
     store,
@@ -116,6 +120,14 @@ export const createRunner = (deps: RunnerDeps): Runner => {
   let server: HttpServer | undefined;
   let stopped: Promise<void> | undefined;
 
+  const publishKey = async () =>
+    publishWebhookKey({
+      redis: store,
+      keys,
+      runnerId: config.runnerId,
+      key: await signingKey,
+      now: clock(),
+    });
   const publisher = new Every(
     config.publishIntervalMs,
     async () => {
@@ -130,6 +142,7 @@ export const createRunner = (deps: RunnerDeps): Runner => {
         onInvalid: (target, reason) =>
           log.warn({ target, reason }, "not publishing a target the catalog listed"),
       });
+      await publishKey();
     },
     (err) => log.warn({ err }, "could not publish the targets"),
   );
@@ -186,7 +199,10 @@ export const createRunner = (deps: RunnerDeps): Runner => {
     async start() {
       if (started) return;
       started = true;
+      const key = await signingKey;
       await consumer.ensureGroup();
+      // Listed before any webhook can be signed with it, so a receiver never waits for the key.
+      await publishKey();
       server = await startHttpServer({
         port: config.port,
         host: config.host,
@@ -197,7 +213,7 @@ export const createRunner = (deps: RunnerDeps): Runner => {
       publisher.start(true);
       trimmer.start();
       reader.start();
-      log.info({ port: server.port, group: keys.requestStream }, "runner started");
+      log.info({ port: server.port, group: keys.requestStream, webhook_kid: key.kid }, "runner started");
     },
     stop() {
       stopped ??= (async () => {

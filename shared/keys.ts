@@ -51,6 +51,8 @@ export const keys = (prefix = "") => ({
   /** String: the deploy lock of a target, and its fencing counter. */
   targetLock: (target: string) => `${prefix}hypercode:lock:${target}`,
   targetFence: (target: string) => `${prefix}hypercode:fence:${target}`,
+  /** Hash: key id -> WebhookKeyRecord JSON, the public keys runners sign webhooks with. */
+  webhookKeys: `${prefix}hypercode:webhook_keys`,
   /** Hash: runner id -> heartbeat JSON. */
   runners: `${prefix}hypercode:runners`,
 });

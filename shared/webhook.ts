@@ -1,50 +1,125 @@
+import type { WebhookPublicKey } from "./protocol/http.js";
+
 /**
  * Signed completion webhooks. The runner POSTs a request's final status to the callback URL the
- * agent gave; the body is signed with HMAC-SHA256 under a secret the agent already has and no one
- * had to distribute: the SHA-256 (hex) of its own API key, which is also all Redis holds of it.
+ * agent gave, signed with the runner's own Ed25519 key:
  *
- *   Hypercode-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+ *   Hypercode-Signature: t=<unix seconds>,kid=<key id>,ed25519=<base64url Ed25519("<t>.<body>")>
  *
+ * Only the runner holds the private half. Redis holds the public half (webhookKeyRecord), which
+ * the intake serves at `GET /v1/webhook-keys`; so reading Redis, or the intake's answers, gives no
+ * way to sign. (Until issue 12 the signature was an HMAC under the agent key's SHA-256, which is
+ * also what Redis stores of the key: anyone who could read Redis could sign as the runner.)
  * The timestamp is signed too, so a receiver can refuse replays older than a few minutes.
+ * WebCrypto only, so that signing and verifying run on Node, Workers and in a browser alike.
  */
 export const SIGNATURE_HEADER = "Hypercode-Signature";
 
-const hex = (buf: ArrayBuffer): string =>
-  Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+export interface WebhookSigningKey {
+  readonly kid: string;
+  /** The raw public key, base64url: what the runner publishes. */
+  readonly publicKey: string;
+  readonly privateKey: CryptoKey;
+}
 
-const hmac = async (secret: string, message: string): Promise<string> => {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return hex(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message)));
+const ED25519 = { name: "Ed25519" } as const;
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+const base64url = (bytes: Uint8Array): string =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+
+const fromBase64 = (text: string): Uint8Array<ArrayBuffer> | undefined => {
+  try {
+    return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
 };
 
-export const signWebhook = async (secret: string, timestampSeconds: number, body: string): Promise<string> =>
-  `t=${timestampSeconds},v1=${await hmac(secret, `${timestampSeconds}.${body}`)}`;
+/** A key's id: short, derived from the key itself, so no registry of ids is needed. */
+const keyId = async (publicKey: string): Promise<string> =>
+  base64url(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", fromBase64(publicKey) ?? new Uint8Array())).slice(
+      0,
+      12,
+    ),
+  );
+
+/** From an extractable private key: its public half and id; the key kept is not extractable. */
+const signingKeyFrom = async (extractable: CryptoKey): Promise<WebhookSigningKey> => {
+  const jwk = await crypto.subtle.exportKey("jwk", extractable);
+  if (!jwk.x) throw new Error("not an Ed25519 private key");
+  const privateKey = await crypto.subtle.importKey("jwk", jwk, ED25519, false, ["sign"]);
+  return { kid: await keyId(jwk.x), publicKey: jwk.x, privateKey };
+};
+
+/** A fresh key pair, for a runner that was given no key file. */
+export const generateWebhookKey = async (): Promise<WebhookSigningKey> => {
+  const pair = (await crypto.subtle.generateKey(ED25519, true, ["sign", "verify"])) as CryptoKeyPair;
+  return signingKeyFrom(pair.privateKey);
+};
+
+/** An Ed25519 private key in PKCS#8 PEM (`openssl genpkey -algorithm ed25519`). */
+export const importWebhookKeyPem = async (pem: string): Promise<WebhookSigningKey> => {
+  const body = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/.exec(pem)?.[1];
+  const der = body === undefined ? undefined : fromBase64(body.replace(/\s+/g, ""));
+  if (!der) throw new Error("not a PEM private key (-----BEGIN PRIVATE KEY-----)");
+  let key: CryptoKey;
+  try {
+    key = await crypto.subtle.importKey("pkcs8", der, ED25519, true, ["sign"]);
+  } catch {
+    throw new Error("not an Ed25519 private key in PKCS#8");
+  }
+  return signingKeyFrom(key);
+};
+
+export const signWebhook = async (
+  key: WebhookSigningKey,
+  timestampSeconds: number,
+  body: string,
+): Promise<string> => {
+  const signature = await crypto.subtle.sign(ED25519, key.privateKey, utf8(`${timestampSeconds}.${body}`));
+  return `t=${timestampSeconds},kid=${key.kid},ed25519=${base64url(new Uint8Array(signature))}`;
+};
+
+type VerifyingKey = Pick<WebhookPublicKey, "kid" | "x">;
 
 /**
- * For receivers (agents): true if `header` signs `body` under `secret` and is at most
- * `toleranceSeconds` old. Compares in constant time.
+ * For receivers (agents): true if `header` signs `body` with one of `keys` (what
+ * `GET /v1/webhook-keys` answered: the whole body or its `keys`) and is at most `toleranceSeconds`
+ * old. A false for a kid the list lacks may mean a runner that started after the list was
+ * fetched: fetch it again, then verify once more.
  */
 export const verifyWebhook = async (
-  secret: string,
+  keys: { readonly keys: readonly VerifyingKey[] } | readonly VerifyingKey[],
   header: string,
   body: string,
   nowSeconds: number,
   toleranceSeconds = 300,
 ): Promise<boolean> => {
-  const parts = Object.fromEntries(header.split(",").map((p) => p.split("=", 2) as [string, string]));
-  const t = Number(parts.t);
-  const given = parts.v1 ?? "";
-  if (!Number.isSafeInteger(t) || Math.abs(nowSeconds - t) > toleranceSeconds) return false;
-  const expected = await hmac(secret, `${t}.${body}`);
-  let diff = given.length ^ expected.length;
-  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ (given.charCodeAt(i) || 0);
-  return diff === 0;
+  const parts = new Map(
+    header.split(",").map((p) => {
+      const at = p.indexOf("=");
+      return [p.slice(0, at).trim(), p.slice(at + 1).trim()] as const;
+    }),
+  );
+  const t = Number(parts.get("t"));
+  if (!/^\d+$/.test(parts.get("t") ?? "") || Math.abs(nowSeconds - t) > toleranceSeconds) return false;
+  // An array has a `keys` method, so `"keys" in` cannot tell the two apart.
+  const list: readonly VerifyingKey[] = Array.isArray(keys) ? keys : (keys as { keys: VerifyingKey[] }).keys;
+  const key = list.find((k) => k.kid === parts.get("kid"));
+  const raw = key && fromBase64(key.x);
+  const signature = fromBase64(parts.get("ed25519") ?? "");
+  if (!raw || !signature) return false;
+  try {
+    const publicKey = await crypto.subtle.importKey("raw", raw, ED25519, false, ["verify"]);
+    return await crypto.subtle.verify(ED25519, publicKey, signature, utf8(`${t}.${body}`));
+  } catch {
+    return false;
+  }
 };
 
 /**

@@ -43,6 +43,8 @@ Environment:
   DIRECT_ENTRIES        entries agents XADD themselves: checked (held to the named agent's scope
                         and limits, the default) or off (dead-lettered)
   TARGET_BUDGET         a target's default change budget for direct entries (default 20/hour)
+  WEBHOOK_KEY_FILE      Ed25519 private key (PKCS#8 PEM) webhooks are signed with (default a fresh
+                        key per start, in memory only; its public half is served at /v1/webhook-keys)
   LOG_LEVEL             fatal, error, warn, info, debug, trace or silent (default info)`,
   async run(argv, ctx) {
     armStopSignal(ctx);

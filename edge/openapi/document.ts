@@ -8,6 +8,7 @@ import {
   statusEventSchema,
   statusViewSchema,
   targetsSchema,
+  webhookKeysSchema,
 } from "../../shared/protocol/http.js";
 import { submissionJsonSchema } from "../../shared/protocol/json-schema.js";
 
@@ -18,6 +19,7 @@ export const RESPONSE_SCHEMAS = {
   ImprovementStatus: statusViewSchema,
   StatusEvent: statusEventSchema,
   Targets: targetsSchema,
+  WebhookKeys: webhookKeysSchema,
   Health: healthSchema,
   Ready: readySchema,
 } as const;
@@ -162,6 +164,20 @@ export const openApiDocument = () => {
           responses: {
             "200": { description: "targets and actions this key may request", content: json("Targets") },
             ...authed,
+          },
+        },
+      },
+      "/v1/webhook-keys": {
+        get: {
+          operationId: "listWebhookKeys",
+          description:
+            "The public keys webhooks are signed with (a JWK Set). No key needed. Fetch again when a webhook names a kid the list lacks",
+          responses: {
+            "200": {
+              description: "the keys of live runners, and of runners gone for less than an hour",
+              content: json("WebhookKeys"),
+            },
+            ...common,
           },
         },
       },

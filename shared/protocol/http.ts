@@ -2,6 +2,7 @@ import * as z from "zod";
 import { ACTIONS } from "./payload.js";
 import { REQUEST_STATES } from "./status.js";
 import { EVOLUTION_STATUSES } from "./upstream.js";
+import { ED25519_PUBLIC_KEY, WEBHOOK_KEY_ID } from "./webhook-key.js";
 
 /** An Idempotency-Key header: printable ASCII without spaces, as most implementations accept. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -87,6 +88,29 @@ export const targetsSchema = z
   })
   .meta({ id: "Targets" });
 
+/**
+ * The keys webhooks are signed with, as a JWK Set (RFC 7517, OKP keys of RFC 8037), so that JOSE
+ * libraries and WebCrypto's `importKey("jwk", …)` take each key as it is.
+ */
+export const webhookKeysSchema = z
+  .object({
+    keys: z.array(
+      z.object({
+        kty: z.literal("OKP"),
+        crv: z.literal("Ed25519"),
+        alg: z.literal("EdDSA"),
+        use: z.literal("sig"),
+        kid: z.string().regex(WEBHOOK_KEY_ID),
+        x: z.string().regex(ED25519_PUBLIC_KEY).describe("the raw public key, base64url"),
+        expires_at: z.string().describe("when the key leaves this list unless its runner publishes it again"),
+      }),
+    ),
+  })
+  .meta({
+    id: "WebhookKeys",
+    description: "the public keys of every live runner (and of runners gone less than an hour ago)",
+  });
+
 export const healthSchema = z
   .object({ status: z.literal("ok"), runtime: z.enum(["node", "workers"]) })
   .meta({ id: "Health" });
@@ -95,3 +119,5 @@ export const readySchema = z.object({ status: z.literal("ready") }).meta({ id: "
 export type Accepted = z.infer<typeof acceptedSchema>;
 export type StatusView = z.infer<typeof statusViewSchema>;
 export type TargetsView = z.infer<typeof targetsSchema>;
+export type WebhookKeys = z.infer<typeof webhookKeysSchema>;
+export type WebhookPublicKey = WebhookKeys["keys"][number];

@@ -13,3 +13,4 @@ export * from "./status-record.js";
 export * from "./stream-entry.js";
 export * from "./targets.js";
 export * from "./upstream.js";
+export * from "./webhook-key.js";

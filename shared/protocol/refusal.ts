@@ -34,6 +34,7 @@ export const SCRIPT_REFUSALS = {
   operators_list: [],
   read_request: [...AUTH, "not_found"],
   read_targets: [...AUTH],
+  read_webhook_keys: [],
   request_note: ["not_found"],
   submit: [
     ...AUTH,
@@ -51,6 +52,7 @@ export const SCRIPT_REFUSALS = {
   ],
   targets_publish: [],
   transition: ["invalid_transition", "not_found"],
+  webhook_key_publish: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ScriptName = keyof typeof SCRIPT_REFUSALS;

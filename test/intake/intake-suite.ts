@@ -1,7 +1,19 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../shared/keys.js";
-import { decodeStreamEntry, fieldsToRecord, statusRecord } from "../../shared/protocol/index.js";
+import {
+  decodeStreamEntry,
+  fieldsToRecord,
+  statusRecord,
+  webhookKeyRecord,
+  webhookKeysSchema,
+} from "../../shared/protocol/index.js";
+import {
+  generateWebhookKey,
+  signWebhook,
+  verifyWebhook,
+  type WebhookSigningKey,
+} from "../../shared/webhook.js";
 import {
   addAgent,
   publishTarget,
@@ -789,6 +801,45 @@ export const intakeSuite = (runtime: string, start: (prefix: string) => Promise<
         (o: { properties: { action: { const: string } } }) => o.properties.action.const === "update_config",
       ).properties.env;
       expect(env).toMatchObject({ minProperties: 1, maxProperties: 32 });
+    });
+
+    it("serves the webhook public keys without a key, live ones only, and a webhook verifies with them", async () => {
+      const doc = await (await fetch(new URL("/openapi.json", h.baseUrl))).json();
+      const live = await generateWebhookKey();
+      const expired = await generateWebhookKey();
+      const record = (key: WebhookSigningKey, expiresAt: number) =>
+        JSON.stringify(
+          webhookKeyRecord.parse({
+            kid: key.kid,
+            public_key: key.publicKey,
+            runner_id: "runner-x",
+            seen_at: new Date().toISOString(),
+            expires_at: expiresAt,
+          }),
+        );
+      await redis.hset(
+        k.webhookKeys,
+        live.kid,
+        record(live, Date.now() + 600_000),
+        expired.kid,
+        record(expired, Date.now() - 1000),
+        "junk",
+        "{not json",
+      );
+      const res = await fetch(new URL("/v1/webhook-keys", h.baseUrl));
+      await expectDocumented(doc, "GET", "/v1/webhook-keys", res.clone());
+      expect(res.status).toBe(200);
+      const body = webhookKeysSchema.parse(await res.json());
+      expect(body.keys).toEqual([
+        expect.objectContaining({ kty: "OKP", crv: "Ed25519", kid: live.kid, x: live.publicKey }),
+      ]);
+      expect(JSON.stringify(body)).not.toContain("runner-x");
+      const t = Math.floor(Date.now() / 1000);
+      expect(await verifyWebhook(body, await signWebhook(live, t, "{}"), "{}", t)).toBe(true);
+      expect(await verifyWebhook(body, await signWebhook(expired, t, "{}"), "{}", t)).toBe(false);
+      // A receiver can take a key straight into WebCrypto as a JWK.
+      const { expires_at: _, ...jwk } = body.keys[0] as (typeof body.keys)[number];
+      await crypto.subtle.importKey("jwk", jwk, { name: "Ed25519" }, false, ["verify"]);
     });
 
     it("serves the JSON Schema of a submission", async () => {

@@ -1,21 +1,82 @@
+import { generateKeyPairSync, verify } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { hashApiKey } from "../../shared/api-key.js";
 import {
   callbackAllowed,
+  generateWebhookKey,
+  importWebhookKeyPem,
   normaliseCallbackPrefix,
   signWebhook,
   verifyWebhook,
 } from "../../shared/webhook.js";
 
+/** What anyone who can read Redis could compute: an HMAC under the agent key's stored SHA-256. */
+const hmacUnderKeyHash = async (apiKey: string, message: string): Promise<Uint8Array> => {
+  const secret = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(await hashApiKey(apiKey)),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  return new Uint8Array(await crypto.subtle.sign("HMAC", secret, new TextEncoder().encode(message)));
+};
+
 describe("webhook signatures", () => {
-  it("verify under the right secret and refuse a changed body, another secret or an old timestamp", async () => {
-    const body = '{"request_id":"r1","status":"succeeded"}';
-    const header = await signWebhook("s3cret", 1_764_000_000, body);
-    expect(header).toMatch(/^t=1764000000,v1=[0-9a-f]{64}$/);
-    expect(await verifyWebhook("s3cret", header, body, 1_764_000_100)).toBe(true);
-    expect(await verifyWebhook("s3cret", header, `${body} `, 1_764_000_100)).toBe(false);
-    expect(await verifyWebhook("other", header, body, 1_764_000_100)).toBe(false);
-    expect(await verifyWebhook("s3cret", header, body, 1_764_001_000)).toBe(false);
-    expect(await verifyWebhook("s3cret", "garbage", body, 1_764_000_100)).toBe(false);
+  const body = '{"request_id":"r1","status":"succeeded"}';
+  const t = 1_764_000_000;
+
+  it("verify with the published public key and refuse a changed body, another key or an old timestamp", async () => {
+    const key = await generateWebhookKey();
+    const other = await generateWebhookKey();
+    const header = await signWebhook(key, t, body);
+    expect(header).toMatch(/^t=1764000000,kid=[A-Za-z0-9_-]{16},ed25519=[A-Za-z0-9_-]{86}$/);
+    const listed = [{ kid: key.kid, x: key.publicKey }];
+    expect(await verifyWebhook(listed, header, body, t + 100)).toBe(true);
+    // The endpoint's whole body works too, and a list with other keys beside it.
+    expect(
+      await verifyWebhook({ keys: [{ kid: other.kid, x: other.publicKey }, ...listed] }, header, body, t),
+    ).toBe(true);
+    expect(await verifyWebhook(listed, header, `${body} `, t + 100)).toBe(false);
+    expect(await verifyWebhook([{ kid: other.kid, x: other.publicKey }], header, body, t + 100)).toBe(false);
+    // The right kid with another key's bytes: the signature decides, not the id.
+    expect(await verifyWebhook([{ kid: key.kid, x: other.publicKey }], header, body, t + 100)).toBe(false);
+    expect(await verifyWebhook(listed, header, body, t + 1000)).toBe(false);
+    expect(await verifyWebhook(listed, header.replace(/^t=\d+/, `t=${t + 1}`), body, t)).toBe(false);
+    expect(await verifyWebhook([], header, body, t)).toBe(false);
+    for (const garbage of ["garbage", "", "t=,kid=,ed25519=", `t=${t},kid=${key.kid},ed25519=%%%`])
+      expect(await verifyWebhook(listed, garbage, body, t), garbage).toBe(false);
+  });
+
+  it("cannot be forged from what Redis holds: an HMAC under the agent key's hash does not verify", async () => {
+    const key = await generateWebhookKey();
+    const listed = [{ kid: key.kid, x: key.publicKey }];
+    const mac = await hmacUnderKeyHash("hc1.coder.secret", `${t}.${body}`);
+    const hex = Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
+    // The old header, and the new one carrying the HMAC where the signature goes.
+    expect(await verifyWebhook(listed, `t=${t},v1=${hex}`, body, t)).toBe(false);
+    expect(await verifyWebhook(listed, `t=${t},kid=${key.kid},v1=${hex}`, body, t)).toBe(false);
+    const b64 = Buffer.from(mac).toString("base64url");
+    expect(await verifyWebhook(listed, `t=${t},kid=${key.kid},ed25519=${b64}`, body, t)).toBe(false);
+  });
+
+  it("load a PKCS#8 PEM key with a stable kid, and sign what any Ed25519 verifier accepts", async () => {
+    const pair = generateKeyPairSync("ed25519");
+    const pem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const a = await importWebhookKeyPem(pem);
+    const b = await importWebhookKeyPem(pem);
+    expect(a.kid).toBe(b.kid);
+    expect(a.publicKey).toBe(pair.publicKey.export({ format: "jwk" }).x);
+    expect(a.privateKey.extractable).toBe(false);
+    const header = await signWebhook(a, t, body);
+    const signature = Buffer.from(header.split("ed25519=")[1] as string, "base64url");
+    // node:crypto, not WebCrypto: a receiver in another stack verifies the same bytes.
+    expect(verify(null, Buffer.from(`${t}.${body}`), pair.publicKey, signature)).toBe(true);
+    await expect(importWebhookKeyPem("not a key")).rejects.toThrow(/PEM/);
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    await expect(
+      importWebhookKeyPem(rsa.privateKey.export({ type: "pkcs8", format: "pem" }).toString()),
+    ).rejects.toThrow(/Ed25519/);
   });
 });
 
