@@ -1,50 +1,22 @@
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { createApp } from "../../edge/app.js";
-import { parseIntakeConfig } from "../../edge/config.js";
 import { publishWebhookKey } from "../../runner/webhook-key.js";
 import { hashApiKey } from "../../shared/api-key.js";
 import {
   encodeStreamFields,
   type ImprovementRequest,
   WEBHOOK_KEY_GRACE_MS,
-  type WebhookKeys,
   webhookKeyRecord,
-  webhookKeysSchema,
 } from "../../shared/protocol/index.js";
 import { IoredisAdapter } from "../../shared/redis/ioredis-adapter.js";
 import { importWebhookKeyPem, SIGNATURE_HEADER, verifyWebhook } from "../../shared/webhook.js";
 import { addAgent } from "../support/fixtures.js";
 import { type PerTest, perTestPrefix, startTestRunner, TestDeployer } from "../support/runner.js";
-
-interface Received {
-  headers: IncomingMessage["headers"];
-  body: string;
-}
-
-/** A real HTTP receiver on loopback that records what it is sent. */
-const startReceiver = async (status = 200) => {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => {
-      body += c;
-    });
-    req.on("end", () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  return { base, received, close: () => new Promise<void>((r) => server.close(() => r())) };
-};
+import { hmacSha256, type Received, servedWebhookKeys, startReceiver } from "../support/webhook-receiver.js";
 
 const until = async (check: () => Promise<boolean> | boolean, ms = 10_000) => {
   const end = Date.now() + ms;
@@ -52,19 +24,6 @@ const until = async (check: () => Promise<boolean> | boolean, ms = 10_000) => {
     if (Date.now() > end) throw new Error("timed out");
     await sleep(25);
   }
-};
-
-/** HMAC-SHA256 (hex) under the agent key's stored hash: a Redis reader's best forgery. */
-const hmacHex = async (secret: string, message: string): Promise<string> => {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message)));
-  return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
 };
 
 describe("runner: signed completion webhooks", () => {
@@ -87,20 +46,6 @@ describe("runner: signed completion webhooks", () => {
     created_at: new Date().toISOString(),
     callback_url: callback,
   });
-
-  /** What `GET /v1/webhook-keys` answers at `now`, from the intake app in process. */
-  const webhookKeys = async (now = Date.now()): Promise<WebhookKeys> => {
-    const app = createApp({
-      redis: new IoredisAdapter(t.client),
-      config: parseIntakeConfig({ KEY_PREFIX: t.prefix }),
-      clock: () => now,
-      newId: () => crypto.randomUUID(),
-      runtime: "node",
-    });
-    const res = await app.request("/v1/webhook-keys");
-    expect(res.status).toBe(200);
-    return webhookKeysSchema.parse(await res.json());
-  };
 
   /** A receiver, and the agent "coder-agent" whose record allows the callbacks `allowed` names. */
   const receiverAndAgent = async (allowed: (base: string) => string[], status = 200) => {
@@ -148,7 +93,7 @@ describe("runner: signed completion webhooks", () => {
     expect(got.headers["hypercode-delivery"]).toBe("wh-1:succeeded");
     const signature = got.headers[SIGNATURE_HEADER.toLowerCase()] as string;
     const now = Math.floor(Date.now() / 1000);
-    const published = await webhookKeys();
+    const published = await servedWebhookKeys(t.client, t.prefix);
     expect(published.keys).toHaveLength(1);
     expect(await verifyWebhook(published, signature, got.body, now)).toBe(true);
 
@@ -157,7 +102,7 @@ describe("runner: signed completion webhooks", () => {
     const records = Object.values(await t.client.hgetall(t.k.webhookKeys));
     expect(records.map((r) => webhookKeyRecord.parse(JSON.parse(r)).runner_id)).toEqual(["runner-a"]);
     const ts = /t=(\d+)/.exec(signature)?.[1];
-    const mac = await hmacHex(await hashApiKey(key), `${ts}.${got.body}`);
+    const mac = Buffer.from(await hmacSha256(await hashApiKey(key), `${ts}.${got.body}`)).toString("hex");
     const kid = published.keys[0]?.kid;
     expect(await verifyWebhook(published, `t=${ts},v1=${mac}`, got.body, now)).toBe(false);
     expect(
@@ -222,7 +167,7 @@ describe("runner: signed completion webhooks", () => {
     const tB = Number(/t=(\d+)/.exec(sigB)?.[1]);
 
     // Both listed while both are within the grace: each webhook verifies with the list.
-    const both = await webhookKeys();
+    const both = await servedWebhookKeys(t.client, t.prefix);
     expect(both.keys.map((k) => k.kid).sort()).toEqual([fileKid, kidB].sort());
     expect(await verifyWebhook(both, sigA, a.body, tA)).toBe(true);
     expect(await verifyWebhook(both, sigB, b.body, tB)).toBe(true);
@@ -237,7 +182,7 @@ describe("runner: signed completion webhooks", () => {
       key: { kid: kidB, publicKey: both.keys.find((k) => k.kid === kidB)?.x as string },
       now: later - 1000,
     });
-    const after = await webhookKeys(later);
+    const after = await servedWebhookKeys(t.client, t.prefix, later);
     expect(after.keys.map((k) => k.kid)).toEqual([kidB]);
     expect(await verifyWebhook(after, sigA, a.body, tA)).toBe(false);
     expect(await verifyWebhook(after, sigB, b.body, tB)).toBe(true);

@@ -9,18 +9,7 @@ import {
   signWebhook,
   verifyWebhook,
 } from "../../shared/webhook.js";
-
-/** What anyone who can read Redis could compute: an HMAC under the agent key's stored SHA-256. */
-const hmacUnderKeyHash = async (apiKey: string, message: string): Promise<Uint8Array> => {
-  const secret = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(await hashApiKey(apiKey)),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return new Uint8Array(await crypto.subtle.sign("HMAC", secret, new TextEncoder().encode(message)));
-};
+import { hmacSha256 } from "../support/webhook-receiver.js";
 
 describe("webhook signatures", () => {
   const body = '{"request_id":"r1","status":"succeeded"}';
@@ -51,7 +40,7 @@ describe("webhook signatures", () => {
   it("cannot be forged from what Redis holds: an HMAC under the agent key's hash does not verify", async () => {
     const key = await generateWebhookKey();
     const listed = [{ kid: key.kid, x: key.publicKey }];
-    const mac = await hmacUnderKeyHash("hc1.coder.secret", `${t}.${body}`);
+    const mac = await hmacSha256(await hashApiKey("hc1.coder.secret"), `${t}.${body}`);
     const hex = Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
     // The old header, and the new one carrying the HMAC where the signature goes.
     expect(await verifyWebhook(listed, `t=${t},v1=${hex}`, body, t)).toBe(false);
