@@ -131,6 +131,9 @@ export const createRunner = (deps: RunnerDeps): Runner => {
   const publisher = new Every(
     config.publishIntervalMs,
     async () => {
+      // The key first: a catalog that cannot list (Docker down) must not let the key expire while
+      // this runner still signs the webhooks of the requests it fails.
+      await publishKey();
       await publishTargets({
         redis: store,
         keys,
@@ -142,9 +145,8 @@ export const createRunner = (deps: RunnerDeps): Runner => {
         onInvalid: (target, reason) =>
           log.warn({ target, reason }, "not publishing a target the catalog listed"),
       });
-      await publishKey();
     },
-    (err) => log.warn({ err }, "could not publish the targets"),
+    (err) => log.warn({ err }, "could not publish the webhook key or the targets"),
   );
   const trimmer = new Every(
     config.trimIntervalMs,
