@@ -27,7 +27,7 @@ const direct = (agent: string, payload = { action: "restart" as const }, over = 
   return { request: r, write: () => client.xadd(k.requestStream, "*", "payload", JSON.stringify(written)) };
 };
 
-describe("entries written straight to the stream are held to what the agent's key may do", () => {
+describe("direct writers (issue 12): entries written straight to the stream are held to what the agent's key may do", () => {
   beforeEach(() =>
     addAgent(client, prefix, { id: "coder-agent", targets: ["test-agent"], actions: ["restart"], rate: 3 }),
   );
