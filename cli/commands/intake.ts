@@ -27,7 +27,11 @@ Environment:
   STATUS_TTL             how long a request's status is kept (default 7d)
   STATUS_STREAM_MAXLEN   approximate length cap of the status stream (default 100000)
   FEED_POLL              how often a live status feed looks for new transitions (default 500ms)
-  FEED_MAX               a live feed closes after this long; clients resume with Last-Event-ID (default 5m)`,
+  FEED_MAX               a live feed closes after this long; clients resume with Last-Event-ID (default 5m)
+  FEEDS_PER_AGENT        live status feeds one agent may hold open at once (default 20)
+  PUBLIC_URL             the intake's public address, for status_url (default none: a relative path)
+  HEADERS_TIMEOUT        how long a client may take to send its request headers (default 10s)
+  REQUEST_TIMEOUT        how long a client may take to send a whole request (default 30s)`,
   async run(argv, ctx) {
     armStopSignal(ctx);
     const { positionals } = parseCommandLine("intake", argv, {});
