@@ -276,7 +276,8 @@ export const pendingEntries = async (client: Redis, prefix: string) =>
 export const waitFor = async <T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 15_000,
+  // Long enough for a loaded two-core machine; a wait only takes this long when the test fails.
+  timeoutMs = 45_000,
 ): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
