@@ -226,9 +226,8 @@ export const enqueue = async (
   request: ImprovementRequest,
 ): Promise<string> => {
   const k = keys(prefix);
-  const entryId = (await client.xadd(k.requestStream, "*", ...encodeStreamFields(request))) as string;
   const now = new Date().toISOString();
-  await client.hset(k.request(request.request_id), {
+  const record = {
     request_id: request.request_id,
     agent_id: request.agent_id,
     target_agent: request.target_agent,
@@ -236,10 +235,20 @@ export const enqueue = async (
     state: "queued",
     created_at: request.created_at,
     updated_at: now,
-    entry_id: entryId,
     request: JSON.stringify(request),
-  });
-  return entryId;
+  };
+  // Entry and record in one step, as submit.lua writes them: a runner that read the entry before
+  // its record existed would take it for one an agent wrote straight to the stream.
+  return (await client.eval(
+    `local id = redis.call('XADD', KEYS[1], '*', ARGV[1], ARGV[2])
+     redis.call('HSET', KEYS[2], 'entry_id', id, unpack(ARGV, 3))
+     return id`,
+    2,
+    k.requestStream,
+    k.request(request.request_id),
+    ...encodeStreamFields(request),
+    ...Object.entries(record).flat(),
+  )) as string;
 };
 
 export const statusOf = async (
