@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Keys } from "../shared/keys.js";
 import {
+  carriesOf,
   type DeploymentEvent,
   deploymentEventOf,
   fieldsToRecord,
@@ -70,7 +71,7 @@ export class DeploymentEvents {
     await this.publish(deploymentEventOf(record, timelineText(timeline), outcome));
     // Only a request that ran carries others; one carried never did.
     if (!asCarried)
-      for (const carried of parseList(record.carries)) await this.announce(carried, outcome, true);
+      for (const carried of carriesOf(record.carries)) await this.announce(carried, outcome, true);
   }
 
   private async publish(event: DeploymentEvent): Promise<void> {
@@ -81,12 +82,3 @@ export class DeploymentEvents {
     );
   }
 }
-
-const parseList = (text: string | undefined): string[] => {
-  try {
-    const v: unknown = JSON.parse(text ?? "[]");
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-  } catch {
-    return [];
-  }
-};

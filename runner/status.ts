@@ -4,6 +4,7 @@ import type { Keys } from "../shared/keys.js";
 import { SCRIPTS } from "../shared/lua/scripts.generated.js";
 import {
   allowedFrom,
+  carriesOf,
   fingerprintText,
   type ImprovementRequest,
   isTerminal,
@@ -151,11 +152,7 @@ export class StatusStore {
   async addCarried(carrierId: string, carried: readonly string[]): Promise<void> {
     if (carried.length === 0) return;
     const key = this.keys.request(carrierId);
-    const before = await this.redis.hget(key, "carries");
-    let list: string[] = [];
-    try {
-      list = JSON.parse(before ?? "[]") as string[];
-    } catch {}
-    await this.redis.hset(key, "carries", JSON.stringify([...new Set([...list, ...carried])]));
+    const before = carriesOf((await this.redis.hget(key, "carries")) ?? undefined);
+    await this.redis.hset(key, "carries", JSON.stringify([...new Set([...before, ...carried])]));
   }
 }

@@ -84,6 +84,16 @@ export const STATUS_RESULT_FIELDS = [
   "refusal_code",
 ] as const satisfies readonly StatusField[];
 
+/** The ids in a record's `carries` (JSON written by the runner; anything else reads as none). */
+export const carriesOf = (text: string | undefined): string[] => {
+  try {
+    const v: unknown = JSON.parse(text ?? "[]");
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+};
+
 /** A hash as Redis returned it, read with the schema; undefined when it is not a status record. */
 export const readStatusRecord = (hash: Record<string, string>): StatusRecord | undefined => {
   const parsed = statusRecord.safeParse(hash);
